@@ -1,0 +1,87 @@
+"""The composition root: create_app(settings) builds the hub; nothing happens at import."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from fedi.config import Settings
+from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.http import Fetcher, Signer, make_client
+from fedi.ids import Urls
+from fedi.keystore import KeyStore
+from fedi.peers import Peers
+from fedi.resolve import ActorResolver
+from fedi.services.accounts import ensure_instance_actor
+from fedi.web import activitypub, pages, wellknown
+from fedi.web.errors import http_exception, server_error
+from fedi.web.limits import BodySizeLimit
+from fedi.web.state import Hub
+from starlette.templating import Jinja2Templates
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+log = logging.getLogger("voisins")
+
+
+def build_hub(settings: Settings) -> Hub:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    return Hub(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        urls=Urls(settings.base_url),
+        peers=Peers(settings, sessions),
+        templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+    )
+
+
+async def start_federation(hub: Hub) -> None:
+    """The instance actor's signer, the guarded HTTP client, resolver and key store."""
+    settings = hub.settings
+    with transaction(hub.sessions) as session:
+        instance = ensure_instance_actor(session, settings)
+    hub.signer = Signer(key_id=instance.key_id or "", private_key_pem=instance.private_key_pem or "")
+    client = make_client(allow_private=settings.allow_private_addresses, ca_bundle=settings.ca_bundle)
+    hub.fetcher = Fetcher(client, is_allowed=hub.peers.is_allowed, allow_http=settings.allow_http)
+    hub.resolver = ActorResolver(hub.sessions, hub.fetcher, hub.signer, settings.domain)
+    hub.keystore = KeyStore(
+        local_lookup=hub.resolver.stored_key,
+        remote_fetch=hub.resolver.fetch_key,
+        clock=time.monotonic,
+        refetch_interval=300.0,
+    )
+
+
+async def stop_federation(hub: Hub) -> None:
+    if hub.fetcher is not None:
+        await hub.fetcher.client.aclose()
+    hub.engine.dispose()
+
+
+def create_app(settings: Settings) -> Starlette:
+    hub = build_hub(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await start_federation(hub)
+        try:
+            yield
+        finally:
+            await stop_federation(hub)
+
+    app = Starlette(
+        routes=[*wellknown.routes, *activitypub.routes, *pages.routes],
+        middleware=[Middleware(BodySizeLimit)],
+        exception_handlers={HTTPException: http_exception, 500: server_error},
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app

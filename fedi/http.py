@@ -1,0 +1,258 @@
+"""Outgoing HTTP: one guarded client for every fetch and delivery.
+
+Only linked or allowed domains are contacted; the resolved address is checked when the
+socket connects (and again on every redirect), so a DNS answer pointing at loopback or a
+private network is refused unless ``federation.allow_private_addresses`` is on. Every
+response has a total deadline and a byte cap, and no remote JSON-LD context is fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from fedi import __version__
+from fedi.signatures import sign_request
+from fedi.vocab.context import ACCEPT_AP, is_activitypub_media_type
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+MAX_REDIRECTS = 3
+USER_AGENT = f"Voisins/{__version__} (+https://voisins.social)"
+
+
+class RemoteError(Exception):
+    """A remote could not be reached or answered something we refuse."""
+
+
+class DomainNotAllowed(RemoteError):
+    """The URL's host is not a linked or allowed hub."""
+
+
+class AddressNotAllowed(RemoteError):
+    """The host resolved to a loopback, private or otherwise reserved address."""
+
+
+class BadResponse(RemoteError):
+    """Wrong status, content type, size, or an id that does not match the URL."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def address_is_public(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself and refuses non-public addresses at connect time."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, allow_private: bool) -> None:
+        self._inner = inner
+        self._allow_private = allow_private
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        addresses = [info[4][0] for info in infos]
+        if not self._allow_private:
+            bad = [a for a in addresses if not address_is_public(a)]
+            if bad:
+                raise httpcore.ConnectError(f"address {bad[0]} of {host} is not public")
+        last: Exception | None = None
+        for address in dict.fromkeys(addresses):
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                last = exc
+        raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last}")
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for federation")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Signer:
+    key_id: str
+    private_key_pem: str
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def make_client(
+    *, allow_private: bool, ca_bundle: str | None, timeout: float = 10.0
+) -> httpx.AsyncClient:
+    """An httpx client whose connections pass through the address guard."""
+    verify: ssl.SSLContext | bool = True
+    if ca_bundle:
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cafile=ca_bundle)
+        verify = ctx
+    transport = httpx.AsyncHTTPTransport(verify=verify, retries=0)
+    pool = transport._pool  # httpcore pool: the only seam for a custom network backend
+    pool._network_backend = _GuardedBackend(pool._network_backend, allow_private)
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+class Fetcher:
+    """Signed GETs and POSTs to allowed hubs, with deadlines and byte caps."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        is_allowed: Callable[[str], bool],
+        allow_http: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        deadline: float = 15.0,
+    ) -> None:
+        self.client = client
+        self.is_allowed = is_allowed
+        self.allow_http = allow_http
+        self.clock = clock
+        self.deadline = deadline
+
+    def check_url(self, url: str) -> str:
+        """The URL's ``host[:port]`` if we may contact it, else raise."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise DomainNotAllowed(f"{url!r} is not an http(s) URL")
+        if parts.scheme == "http" and not self.allow_http:
+            raise DomainNotAllowed(f"{url!r}: plain http is not allowed")
+        if parts.username or parts.password:
+            raise DomainNotAllowed(f"{url!r} carries credentials")
+        domain = parts.netloc.lower()
+        if not self.is_allowed(domain):
+            raise DomainNotAllowed(f"{domain} is not a linked or allowed hub")
+        return domain
+
+    async def _read_capped(self, response: httpx.Response, cap: int) -> bytes:
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > cap:
+            raise BadResponse(f"response of {length} bytes is over the {cap}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise BadResponse(f"response is over the {cap}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def get(
+        self, url: str, *, signer: Signer | None, accept: str = ACCEPT_AP,
+        cap: int = MAX_DOCUMENT_BYTES,
+    ) -> FetchResult:
+        """GET (signed when a signer is given), following up to 3 checked redirects."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                for _ in range(MAX_REDIRECTS + 1):
+                    self.check_url(url)
+                    headers = {"Accept": accept}
+                    if signer is not None:
+                        headers = sign_request(
+                            "GET", url, headers=headers, body=None,
+                            private_key_pem=signer.private_key_pem, key_id=signer.key_id,
+                            now=self.clock(),
+                        )
+                    request = self.client.build_request("GET", url, headers=headers)
+                    response = await self.client.send(request, stream=True)
+                    try:
+                        if response.is_redirect:
+                            location = response.headers.get("location", "")
+                            url = urljoin(url, location)
+                            continue
+                        body = await self._read_capped(response, cap)
+                        return FetchResult(url, response.status_code, response.headers, body)
+                    finally:
+                        await response.aclose()
+                raise BadResponse("too many redirects")
+        except TimeoutError:
+            raise RemoteError(f"{url} did not answer within {self.deadline} s") from None
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"{url}: {exc}") from None
+
+    async def fetch_object(self, url: str, *, signer: Signer | None) -> dict[str, Any]:
+        """A remote ActivityPub document whose ``id`` is the URL it was fetched from."""
+        result = await self.get(url, signer=signer)
+        if result.status != 200:
+            reason = result.body[:200].decode("utf-8", "replace")
+            raise BadResponse(f"{url} answered {result.status}: {reason}", status=result.status)
+        ctype = result.headers.get("content-type", "")
+        if not is_activitypub_media_type(ctype):
+            raise BadResponse(f"{url} answered content type {ctype!r}, not ActivityPub")
+        try:
+            doc = json.loads(result.body)
+        except ValueError:
+            raise BadResponse(f"{url} answered malformed JSON") from None
+        if not isinstance(doc, dict):
+            raise BadResponse(f"{url} answered JSON that is not an object")
+        if doc.get("id") != result.url.split("#", 1)[0]:
+            raise BadResponse(f"{url}: document id {doc.get('id')!r} is not the URL it came from")
+        return doc
+
+    async def post(
+        self, url: str, body: bytes, *, signer: Signer, content_type: str = "application/activity+json"
+    ) -> FetchResult:
+        """A signed POST (a delivery). Redirects are not followed."""
+        self.check_url(url)
+        headers = sign_request(
+            "POST", url, headers={"Content-Type": content_type}, body=body,
+            private_key_pem=signer.private_key_pem, key_id=signer.key_id, now=self.clock(),
+        )
+        try:
+            async with asyncio.timeout(self.deadline):
+                request = self.client.build_request("POST", url, headers=headers, content=body)
+                response = await self.client.send(request, stream=True)
+                try:
+                    data = await self._read_capped(response, 64 * 1024)
+                except BadResponse:
+                    data = b""
+                finally:
+                    await response.aclose()
+                return FetchResult(url, response.status_code, response.headers, data)
+        except TimeoutError:
+            raise RemoteError(f"{url} did not answer within {self.deadline} s") from None
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"{url}: {exc}") from None

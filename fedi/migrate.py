@@ -1,0 +1,22 @@
+"""Run the Alembic migrations that ship in the top-level ``migrations/`` folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(database_url: str) -> None:
+    """Bring the database to the newest schema (idempotent)."""
+    command.upgrade(alembic_config(database_url), "head")

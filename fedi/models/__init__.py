@@ -1,0 +1,24 @@
+"""Every model, imported so that Alembic sees the whole metadata. No logic here."""
+
+from fedi.models.actor import Actor, Neighbour, User
+from fedi.models.jobs import Delivery, InboxItem, OutboxActivity
+from fedi.models.oauth import OAuthApp, OAuthCode, OAuthToken
+from fedi.models.status import (
+    Block,
+    Follow,
+    Interaction,
+    Mention,
+    Notification,
+    Report,
+    Status,
+    StatusEdit,
+    Tag,
+    TimelineEntry,
+    Tombstone,
+)
+
+__all__ = [
+    "Actor", "Block", "Delivery", "Follow", "InboxItem", "Interaction", "Mention",
+    "Neighbour", "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "OutboxActivity",
+    "Report", "Status", "StatusEdit", "Tag", "TimelineEntry", "Tombstone", "User",
+]

@@ -1,0 +1,90 @@
+"""Actors (local members, remote people, hub instance actors) and local login accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fedi.db import Base, BigId, UTCDateTime, utcnow
+
+
+class Actor(Base):
+    __tablename__ = "actors"
+    __table_args__ = (UniqueConstraint("username", "domain"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    username: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    type: Mapped[str] = mapped_column(String(32), default="Person")
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(2048))
+    inbox: Mapped[str | None] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048))
+    outbox: Mapped[str | None] = mapped_column(String(2048))
+    followers_url: Mapped[str | None] = mapped_column(String(2048))
+    following_url: Mapped[str | None] = mapped_column(String(2048))
+    key_id: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    private_key_pem: Mapped[str | None] = mapped_column(Text)
+    locked: Mapped[bool] = mapped_column(Boolean, default=True)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    fields: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    trade: Mapped[str | None] = mapped_column(String(128))
+    business_name: Mapped[str | None] = mapped_column(String(255))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    website: Mapped[str | None] = mapped_column(String(2048))
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def handle(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+
+class User(Base):
+    """A local login: password, role and preferences of one local Actor."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    default_visibility: Mapped[str] = mapped_column(String(16), default="private")
+    locale: Mapped[str] = mapped_column(String(8), default="fr")
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Neighbour(Base):
+    """Another hub this one links with (or is asked to link with)."""
+
+    __tablename__ = "neighbours"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    # requested (we sent Follow) · pending (they asked, admin must approve) · linked · refused
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    outgoing_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    incoming_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_uri: Mapped[str | None] = mapped_column(String(2048))
+    follow_out_uri: Mapped[str | None] = mapped_column(String(2048))
+    follow_in_uri: Mapped[str | None] = mapped_column(String(2048))
+    territory: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16), default="admin")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index("ix_actors_local_username", Actor.local, Actor.username)

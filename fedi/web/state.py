@@ -1,0 +1,38 @@
+"""What every request handler may use, built once in create_app() and its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from fedi.config import Settings
+from fedi.http import Fetcher, Signer
+from fedi.ids import Urls
+from fedi.keystore import KeyStore
+from fedi.peers import Peers
+from fedi.resolve import ActorResolver
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    urls: Urls
+    peers: Peers
+    templates: Jinja2Templates
+    fetcher: Fetcher | None = None
+    keystore: KeyStore | None = None
+    resolver: ActorResolver | None = None
+    signer: Signer | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub

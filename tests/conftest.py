@@ -1,0 +1,91 @@
+"""Fixtures that build worlds: databases (SQLite and a real PostgreSQL), real hubs."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support.hubs import HubProcess, free_port
+from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+
+_pg_problem: list[str] = []
+_host_counter = itertools.count(10)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        message = f"PostgreSQL tests cannot run: {exc}"
+        _pg_problem.append(message)
+        if os.environ.get("VOISINS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    if _pg_problem:
+        terminalreporter.write_sep("!", "POSTGRESQL TESTS DID NOT RUN", red=True, bold=True)
+        terminalreporter.write_line(_pg_problem[0], red=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def new_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[str, str], str]:
+    """Makes an empty database of a given backend: ``new_database_url(backend, name)``."""
+
+    def make(backend: str, name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        server: PostgresServer = request.getfixturevalue("pg_server")
+        return server.create_database(f"t_{name}_{uuid.uuid4().hex[:10]}")
+
+    return make
+
+
+@pytest.fixture
+def database_url(db_backend: str, new_database_url: Callable[[str, str], str]) -> str:
+    return new_database_url(db_backend, "hub")
+
+
+@pytest.fixture
+def make_hub(
+    tmp_path: Path, new_database_url: Callable[[str, str], str]
+) -> Iterator[Callable[..., HubProcess]]:
+    """Creates configured, migrated hubs on distinct loopback addresses; stops them after."""
+    hubs: list[HubProcess] = []
+
+    def make(name: str, *, backend: str = "sqlite", territory: tuple[str, ...] = ("75011",),
+             scheme: str = "http", extra_config: str = "") -> HubProcess:
+        host = f"127.0.0.{next(_host_counter) % 240 + 10}"
+        workdir = tmp_path / name
+        workdir.mkdir()
+        hub = HubProcess(
+            name=name, host=host, port=free_port(host), workdir=workdir,
+            database_url=new_database_url(backend, name), scheme=scheme,
+            territory=territory, extra_config=extra_config,
+        )
+        hub.write_config()
+        hub.migrate()
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()

@@ -1,0 +1,137 @@
+"""Signed fetches between real hubs on loopback (real HTTP, real signatures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+
+from fedi.db import make_engine, make_sessionmaker
+from fedi.models import Actor
+from support.hubs import HubProcess
+
+
+def neighbours(*domains: str) -> str:
+    return "\n[federation]\n" + "neighbours = [" + ", ".join(f'"{d}"' for d in domains) + "]\n"
+
+
+def link(a: HubProcess, b: HubProcess) -> None:
+    """Both hubs list each other (as an admin would with `voisins neighbours add`)."""
+    a.cli("neighbours", "add", b.domain)
+    b.cli("neighbours", "add", a.domain)
+
+
+def stored_actor(hub: HubProcess, uri: str) -> Actor | None:
+    engine = make_engine(hub.settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return session.scalar(select(Actor).where(Actor.uri == uri))
+    finally:
+        engine.dispose()
+
+
+def test_lookup__linked_hub_fetches_member_with_signature(
+    make_hub: Callable[..., HubProcess], db_backend: str
+) -> None:
+    """A fetches B's member by WebFinger + signed GET; C, not linked with B, gets 403."""
+    a = make_hub("a", backend=db_backend)
+    b = make_hub("b", backend="sqlite" if db_backend == "postgresql" else db_backend)
+    c = make_hub("c")
+    link(a, b)
+    c.cli("neighbours", "add", b.domain)  # C wants B, but B never listed C
+    b.add_user("bob")
+    for h in (a, b, c):
+        h.start()
+
+    result = a.cli("lookup", f"bob@{b.domain}")
+    doc = json.loads(result.stdout)
+    assert doc["id"] == f"{b.base}/users/bob"
+    assert doc["key_id"] == f"{b.base}/users/bob#main-key"
+    stored = stored_actor(a, f"{b.base}/users/bob")
+    assert stored is not None and not stored.local
+    assert "BEGIN PUBLIC KEY" in (stored.public_key_pem or "")
+    # B learnt A's instance actor key while verifying the signature.
+    assert stored_actor(b, f"{a.base}/actor") is not None
+
+    refused = c.cli("lookup", f"{b.base}/users/bob", check=False)
+    assert refused.returncode == 2
+    assert "403" in refused.stderr
+    assert stored_actor(c, f"{b.base}/users/bob") is None
+    assert stored_actor(b, f"{c.base}/actor") is None  # B never fetched from C
+
+
+def test_lookup__refuses_hub_not_allowed_locally(make_hub: Callable[..., HubProcess]) -> None:
+    """A hub never contacts a domain it does not list: the fetch is refused before sending."""
+    a = make_hub("a")
+    b = make_hub("b")
+    b.add_user("bob")
+    b.start()
+    refused = a.cli("lookup", f"{b.base}/users/bob", check=False)
+    assert refused.returncode == 2
+    assert "not a linked or allowed hub" in refused.stderr
+
+
+def _make_ca_and_cert(workdir: Path, ip: str) -> tuple[Path, Path, Path]:
+    import ipaddress
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Voisins test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_path, cert_path, key_path = workdir / "ca.pem", workdir / "cert.pem", workdir / "key.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return ca_path, cert_path, key_path
+
+
+def test_https__hubs_federate_over_tls_with_extra_ca(
+    make_hub: Callable[..., HubProcess], tmp_path: Path
+) -> None:
+    """`serve` speaks HTTPS from the configured cert; peers trust the extra CA bundle."""
+    a = make_hub("a", scheme="https")
+    b = make_hub("b", scheme="https")
+    shared_ca = None
+    for h in (a, b):
+        ca, cert, key = _make_ca_and_cert(h.workdir, h.host)
+        shared_ca = shared_ca or tmp_path / "bundle.pem"
+        with open(shared_ca, "ab") as bundle:
+            bundle.write(ca.read_bytes())
+        text = h.config_path.read_text()
+        text = text.replace("allow_http = true", "allow_http = false")
+        text = text.replace("[server]\n", f'[server]\ntls_cert = "{cert}"\ntls_key = "{key}"\n')
+        h.config_path.write_text(text)
+    for h in (a, b):
+        text = h.config_path.read_text().replace(
+            "[federation]\n", f'[federation]\nca_bundle = "{shared_ca}"\n')
+        h.config_path.write_text(text)
+        (h.workdir / "ca.pem").write_bytes(shared_ca.read_bytes())
+    link(a, b)
+    b.add_user("bob")
+    a.start()
+    b.start()
+    doc = json.loads(a.cli("lookup", f"bob@{b.domain}").stdout)
+    assert doc["id"] == f"https://{b.domain}/users/bob"

@@ -1,0 +1,151 @@
+"""Real hubs for tests: a config, a migrated database, members, and a ``voisins serve``
+process on its own loopback address, stopped by PID when the test ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fedi.config import Settings, load_settings, render_config
+from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.migrate import upgrade
+from fedi.services.accounts import create_user
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy, or fail after the deadline (no blind sleeps)."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline, then shown
+            last_exc = exc
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}" + (f": {last_exc!r}" if last_exc else ""))
+
+
+@dataclass
+class HubProcess:
+    name: str
+    host: str
+    port: int
+    workdir: Path
+    database_url: str
+    scheme: str = "http"
+    territory: tuple[str, ...] = ("75011",)
+    extra_config: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "voisins.toml"
+
+    def write_config(self) -> None:
+        text = render_config(
+            domain=self.domain, name=self.name, scheme=self.scheme,
+            territory=list(self.territory), database_url=self.database_url,
+            allow_http=True, allow_private_addresses=True,
+        )
+        text = text.replace('host = "127.0.0.1"', f'host = "{self.host}"')
+        text = text.replace("port = 8000", f"port = {self.port}")
+        self.config_path.write_text(text + self.extra_config, encoding="utf-8")
+
+    def settings(self) -> Settings:
+        return load_settings(str(self.config_path), env={})
+
+    def migrate(self) -> None:
+        upgrade(self.settings().database_url)
+
+    def add_user(self, username: str, role: str = "member", password: str | None = None) -> str:
+        settings = self.settings()
+        password = password or f"pw-{username}-secret"
+        engine = make_engine(settings.database_url)
+        try:
+            with transaction(make_sessionmaker(engine)) as session:
+                create_user(session, settings, username, email=f"{username}@{self.host}.test",
+                            password=password, role=role)
+        finally:
+            engine.dispose()
+        self.passwords[username] = password
+        return f"{self.base}/users/{username}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "fedi.cli", "--config", str(self.config_path), *args],
+            capture_output=True, text=True, env=env, cwd=self.workdir, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"voisins {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")}
+        log = open(self.workdir / "serve.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fedi.cli", "--config", str(self.config_path), "serve",
+             "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
+        )
+        verify: Any = True
+        ca = self.workdir / "ca.pem"
+        if ca.exists():
+            verify = str(ca)
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"hub {self.name} exited: {self.log()}")
+            r = httpx.get(f"{self.base}/.well-known/nodeinfo", timeout=2, verify=verify)
+            return r.status_code == 200
+
+        try:
+            wait_for(up, timeout=30, what=f"hub {self.name} to answer")
+        except (AssertionError, RuntimeError):
+            self.stop()
+            raise
+
+    def log(self) -> str:
+        path = self.workdir / "serve.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
