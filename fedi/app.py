@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -20,7 +21,10 @@ from fedi.keystore import KeyStore
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
-from fedi.web import activitypub, pages, wellknown
+from fedi.web import activitypub, objects, pages, wellknown
+from inbox import routes as inbox_routes
+from inbox.worker import InboxWorker
+from outbox.context import PublishContext
 from fedi.web.errors import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
 from fedi.web.state import Hub
@@ -60,6 +64,42 @@ async def start_federation(hub: Hub) -> None:
     )
 
 
+def publish_context(hub: Hub) -> PublishContext:
+    """What services and handlers need to publish; wakes the delivery worker in-process."""
+
+    def wake() -> None:
+        worker = hub.extras.get("delivery_worker")
+        if worker is not None:
+            worker.wake()
+
+    return PublishContext(settings=hub.settings, urls=hub.urls, is_allowed=hub.peers.is_allowed,
+                          linked_domains=hub.peers.allowed, wake=wake)
+
+
+async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Event]]:
+    """The inbox and delivery workers as tasks of this process."""
+    from outbox.worker import start_delivery_worker
+
+    ctx = publish_context(hub)
+    inbox_worker = InboxWorker(hub.sessions, ctx)
+    hub.extras["inbox_worker"] = inbox_worker
+    stop = asyncio.Event()
+    tasks = [(asyncio.create_task(inbox_worker.run_forever(stop)), stop)]
+    task, dstop, _worker = await start_delivery_worker(hub)
+    tasks.append((task, dstop))
+    return tasks
+
+
+async def stop_workers(tasks: list[tuple[asyncio.Task[None], asyncio.Event]]) -> None:
+    for task, stop in tasks:
+        stop.set()
+    for task, _stop in tasks:
+        try:
+            await asyncio.wait_for(task, timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+
+
 async def stop_federation(hub: Hub) -> None:
     if hub.fetcher is not None:
         await hub.fetcher.client.aclose()
@@ -72,13 +112,16 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await start_federation(hub)
+        tasks = await start_workers(hub) if settings.run_workers else []
         try:
             yield
         finally:
+            await stop_workers(tasks)
             await stop_federation(hub)
 
     app = Starlette(
-        routes=[*wellknown.routes, *activitypub.routes, *pages.routes],
+        routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *inbox_routes.routes,
+                *pages.routes],
         middleware=[Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,

@@ -249,6 +249,33 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Signed GET of any ActivityPub URL on a linked hub, as this hub's instance actor."""
+    import asyncio
+    import json
+
+    from fedi.app import build_hub, start_federation, stop_federation
+    from fedi.http import RemoteError
+
+    settings = _settings(args)
+    _require_schema(settings)
+    hub = build_hub(settings)
+
+    async def run() -> dict:
+        await start_federation(hub)
+        try:
+            assert hub.fetcher is not None
+            return await hub.fetcher.fetch_object(args.url, signer=hub.signer)
+        finally:
+            await stop_federation(hub)
+
+    try:
+        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    except RemoteError as exc:
+        raise CommandError(f"cannot fetch {args.url}: {exc}") from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voisins", description="Voisins neighbourhood hub")
     parser.add_argument("--config", help="TOML config file (default: $VOISINS_CONFIG or voisins.toml)")
@@ -296,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lookup", help="fetch a member of a linked hub (WebFinger + signed GET)")
     p.add_argument("target", help="user@host or an actor URL")
     p.set_defaults(func=cmd_lookup)
+
+    p = sub.add_parser("fetch", help="signed GET of an ActivityPub URL on a linked hub")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_fetch)
 
     p = nb.add_parser("list", help="list neighbours")
     p.set_defaults(func=cmd_neighbours, domain=None)

@@ -88,3 +88,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def run_after_commit(session: Session) -> None:
+    """Call the callbacks queued in ``session.info["after_commit"]`` (e.g. wake a worker)."""
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+def forget_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+event.listen(Session, "after_commit", run_after_commit)
+event.listen(Session, "after_soft_rollback", lambda session, _tx: forget_after_commit(session))

@@ -140,7 +140,7 @@ def key_id_9421(headers: Mapping[str, str]) -> str | None:
     view = lower_headers(headers)
     try:
         _, params = _single_signature(view)
-    except (ValueError, UnicodeEncodeError):
+    except ValueError:  # includes UnicodeEncodeError
         return None
     key_id = params.get("keyid")
     return str(key_id) if isinstance(key_id, str) and key_id else None
@@ -151,7 +151,7 @@ def _content_digest_problem(value: str | None, body: bytes) -> str | None:
         return "Content-Digest header is absent"
     try:
         members = http_sf.parse(value.encode("ascii"), tltype="dictionary")
-    except (ValueError, UnicodeEncodeError):
+    except ValueError:  # includes UnicodeEncodeError
         return "Content-Digest is not a structured dictionary"
     hashers = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
     if "sha-256" not in members:

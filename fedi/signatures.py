@@ -44,9 +44,13 @@ MAX_LIFETIME = timedelta(hours=12)
 MAX_SIGNATURE_HEADER_CHARS = 8192
 
 ACCEPTED_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
-PSEUDO_HEADERS = frozenset({"(request-target)", "(created)", "(expires)"})
 
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM = re.compile(
+    rf'[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|({_TOKEN}))[ \t]*'
+)
+_OPEN_QUOTE = re.compile(rf'[ \t]*{_TOKEN}[ \t]*=[ \t]*"')
+_QUOTED_PAIR = re.compile(r"\\(.)")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -110,70 +114,32 @@ def digest_header(body: bytes) -> str:
 # --- parsing -----------------------------------------------------------------------------
 
 
-def _skip_ows(s: str, i: int) -> int:
-    while i < len(s) and s[i] in " \t":
-        i += 1
-    return i
-
-
-def _read_quoted(s: str, i: int) -> tuple[str, int]:
-    """Read an RFC 7230 quoted-string starting after its opening quote."""
-    out: list[str] = []
-    while i < len(s):
-        c = s[i]
-        if c == "\\":
-            if i + 1 >= len(s):
-                break
-            out.append(s[i + 1])
-            i += 2
-        elif c == '"':
-            return "".join(out), i + 1
-        else:
-            out.append(c)
-            i += 1
-    raise SignatureFormatError("unterminated quoted string")
-
-
-def _read_token(s: str, i: int) -> tuple[str, int]:
-    start = i
-    while i < len(s) and s[i] in _TOKEN_CHARS:
-        i += 1
-    return s[start:i], i
-
-
 def _parse_params(value: str) -> dict[str, str]:
-    """``name=token`` or ``name="quoted"`` pairs separated by commas (draft-cavage §4)."""
+    """``name=token`` or ``name="quoted-string"`` pairs separated by commas (draft §4,
+    RFC 7230 §3.2.6), with quoted-pairs unescaped."""
     s = value.strip(" \t")
     # Old node-http-signature sent a "Signature " prefix; Mastodon strips it too.
     # https://github.com/mastodon/mastodon/blob/main/app/lib/signature_parser.rb
     s = s.removeprefix("Signature ")
     params: dict[str, str] = {}
-    i = 0
+    pos = 0
     while True:
-        i = _skip_ows(s, i)
-        name, i = _read_token(s, i)
-        if not name:
-            raise SignatureFormatError(f"expected a parameter name at offset {i}")
-        i = _skip_ows(s, i)
-        if i >= len(s) or s[i] != "=":
-            raise SignatureFormatError(f"expected '=' after {name!r}")
-        i = _skip_ows(s, i + 1)
-        if i < len(s) and s[i] == '"':
-            val, i = _read_quoted(s, i + 1)
-        else:
-            val, i = _read_token(s, i)
-            if not val:
-                raise SignatureFormatError(f"expected a value for {name!r}")
+        match = _PARAM.match(s, pos)
+        if match is None:
+            if _OPEN_QUOTE.match(s, pos):
+                raise SignatureFormatError(f"unterminated quoted string at offset {pos}")
+            raise SignatureFormatError(f"cannot read a parameter at offset {pos}")
+        name, quoted, token = match.groups()
         if name in params:
             # Mastodon keeps the last; two values for one name is ambiguous, so refuse.
             raise SignatureFormatError(f"duplicate parameter {name!r}")
-        params[name] = val
-        i = _skip_ows(s, i)
-        if i >= len(s):
+        params[name] = token if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
+        pos = match.end()
+        if pos == len(s):
             return params
-        if s[i] != ",":
-            raise SignatureFormatError(f"expected ',' at offset {i}")
-        i += 1
+        if s[pos] != ",":
+            raise SignatureFormatError(f"expected ',' at offset {pos}")
+        pos += 1
 
 
 def _timestamp(params: Mapping[str, str], name: str) -> int | None:
@@ -212,14 +178,8 @@ def parse_signature_header(value: str) -> ParsedSignature:
         raise SignatureFormatError(f"signature is not valid base64: {e}") from e
     if not signature:
         raise SignatureFormatError("signature is empty")
-    return ParsedSignature(
-        key_id=key_id,
-        algorithm=algorithm,
-        headers=headers,
-        signature=signature,
-        created=_timestamp(params, "created"),
-        expires=_timestamp(params, "expires"),
-    )
+    created, expires = _timestamp(params, "created"), _timestamp(params, "expires")
+    return ParsedSignature(key_id, algorithm, headers, signature, created, expires)
 
 
 # --- the signing string ------------------------------------------------------------------
@@ -311,7 +271,7 @@ def sign_request(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if not key_id or not key_id.isascii() or _CONTROL.search(key_id) or '"' in key_id or "\\" in key_id:
+    if not key_id or not key_id.isascii() or not key_id.isprintable() or set(key_id) & {'"', "\\"}:
         raise ValueError(f"key_id cannot be sent in a quoted-string: {key_id!r}")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -328,9 +288,9 @@ def sign_request(
         signed += [h for h in ("digest", "content-type", "accept") if h in view]
     else:
         signed = [h.lower() for h in signed_headers]
+    if any(not view.get(h, "").isascii() or _CONTROL.search(view.get(h, "")) for h in signed):
+        raise ValueError("signed header values must be printable ASCII")
     string = build_signing_string(signed, method, request_target(url), view)
-    if not string.isascii() or "\r" in string:
-        raise ValueError("signed header values must be ASCII on one line")
     key = load_private_key(private_key_pem)
     raw = key.sign(string.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
     signature = base64.b64encode(raw).decode("ascii")
@@ -344,9 +304,12 @@ def sign_request(
 # --- verifying ---------------------------------------------------------------------------
 
 
-def _strength_problem(method: str, parsed: ParsedSignature) -> str | None:
+def _strength_problem(
+    method: str, parsed: ParsedSignature, view: Mapping[str, str]
+) -> str | None:
     """Mastodon's verify_signature_strength!, plus ``host`` always (our stricter rule:
-    it binds a signature to this hub, so it cannot be replayed to another one)."""
+    it binds a signature to this hub, so it cannot be replayed to another one), and
+    every signed header present."""
     signed = set(parsed.headers)
     if not signed & {"date", "(created)"}:
         return "neither date nor (created) is signed"
@@ -356,7 +319,8 @@ def _strength_problem(method: str, parsed: ParsedSignature) -> str | None:
         return "host is not signed"
     if method.upper() == "POST" and "digest" not in signed:
         return "POST without a signed digest"
-    return None
+    absent = [n for n in parsed.headers if not n.startswith("(") and n not in view]
+    return f"signed header {absent[0]!r} is absent" if absent else None
 
 
 def _digest_problem(value: str, body: bytes) -> str | None:
@@ -416,16 +380,6 @@ def window_problem(created: float, expires: float, now: datetime) -> str | None:
     return None
 
 
-def _rsa_verify(key_pem: str, signature: bytes, string: str) -> bool:
-    try:
-        load_public_key(key_pem).verify(
-            signature, string.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
-        )
-    except InvalidSignature:
-        return False
-    return True
-
-
 def verify_request(
     method: str,
     target: str,
@@ -441,7 +395,8 @@ def verify_request(
     ``target`` is the raw path with ``?query``; ``headers`` any mapping (names in any
     case, repeated values joined with ``", "``), whose ``host`` should be this hub's
     public host. Pass ``parsed`` when the Signature header was parsed already to find
-    the key. hs2019 is verified as RSA PKCS#1 v1.5 SHA-256. Never raises on bad input.
+    the key. hs2019 is verified as RSA PKCS#1 v1.5 SHA-256. ``now`` must be aware.
+    Never raises on bad input.
     """
     view = lower_headers(headers)
     if parsed is None:
@@ -460,29 +415,29 @@ def verify_request(
         return Verification.failed(failure, detail, key_id=key_id)
 
     if parsed.algorithm not in ACCEPTED_ALGORITHMS:
-        return fail(
-            Failure.UNSUPPORTED_ALGORITHM,
-            f"{parsed.algorithm!r} (only rsa-sha256 and hs2019 are supported)",
-        )
-    problem = _strength_problem(method, parsed)
+        detail = f"{parsed.algorithm!r} (only rsa-sha256 and hs2019 are supported)"
+        return fail(Failure.UNSUPPORTED_ALGORITHM, detail)
+    problem = _strength_problem(method, parsed, view)
     if problem:
         return fail(Failure.MISSING_REQUIRED_HEADER, problem)
-    for name in parsed.headers:
-        if name in ("(created)", "(expires)"):
-            if parsed.algorithm != "hs2019":
-                return fail(Failure.BAD_FORMAT, f"{name} is only valid with hs2019")
-            if (parsed.created if name == "(created)" else parsed.expires) is None:
-                return fail(Failure.BAD_FORMAT, f"{name} is signed but its parameter is missing")
-        elif name.startswith("(") and name not in PSEUDO_HEADERS:
-            return fail(Failure.BAD_FORMAT, f"unknown pseudo-header {name}")
-        elif not name.startswith("(") and name not in view:
-            return fail(Failure.MISSING_REQUIRED_HEADER, f"signed header {name!r} is absent")
     values = [method, target, *parsed.headers] + [view[n] for n in parsed.headers if n in view]
     if not all(v.isascii() for v in values):
         return fail(Failure.NON_ASCII, "a signed value is not ASCII")
     if any(_CONTROL.search(v) for v in values):
         return fail(Failure.BAD_FORMAT, "a signed value contains control characters")
+    if parsed.algorithm != "hs2019" and {"(created)", "(expires)"} & set(parsed.headers):
+        return fail(Failure.BAD_FORMAT, "(created) and (expires) are only valid with hs2019")
+    targets = [target]
+    if "?" in target and "(request-target)" in parsed.headers:
+        # "current versions of Mastodon incorrectly omit the query string" (signed_request.rb)
+        targets.append(target.split("?", 1)[0])
     try:
+        strings = [
+            build_signing_string(
+                parsed.headers, method, t, view, created=parsed.created, expires=parsed.expires
+            )
+            for t in targets
+        ]
         created, expires = _created_and_expiry(parsed, view)
     except SignatureFormatError as e:
         return fail(Failure.BAD_FORMAT, str(e))
@@ -494,18 +449,14 @@ def verify_request(
         if problem:
             return fail(Failure.DIGEST_MISMATCH, problem)
     try:
-        load_public_key(public_key_pem)
+        key = load_public_key(public_key_pem)
     except KeyFormatError as e:
         return fail(Failure.BAD_KEY, str(e))
-    targets = [target]
-    if "?" in target and "(request-target)" in parsed.headers:
-        # "current versions of Mastodon incorrectly omit the query string" (signed_request.rb)
-        targets.append(target.split("?", 1)[0])
-    for candidate in targets:
-        string = build_signing_string(
-            parsed.headers, method, candidate, view, created=parsed.created, expires=parsed.expires
-        )
-        if _rsa_verify(public_key_pem, parsed.signature, string):
-            note = "" if candidate == target else "verified without the query string"
-            return Verification.passed(key_id, note)
+    for candidate, string in zip(targets, strings):
+        try:
+            key.verify(parsed.signature, string.encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            continue
+        note = "" if candidate == target else "verified without the query string"
+        return Verification.passed(key_id, note)
     return fail(Failure.BAD_SIGNATURE, "signature does not match the request")

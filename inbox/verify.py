@@ -94,7 +94,8 @@ async def verify_signed_request(
 
     def check(pem: str) -> Verification:
         if rfc9421:
-            return verify_request_9421(method, url, headers, body, public_key_pem=pem, now=now)
+            return verify_request_9421(method, url, headers, body,
+                                       public_key_pem_for=lambda _key_id: pem, now=now)
         return verify_request(method, target, headers, body, public_key_pem=pem, now=now,
                               parsed=parsed)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
 from fedi.config import Settings
 from fedi.ids import Urls
-from fedi.models import Actor
+from fedi.models import Actor, Status
 from fedi.vocab.context import ACTOR_CONTEXT, AS, SECURITY
 
 
@@ -95,3 +96,40 @@ def ordered_collection(
     if items is not None:
         doc["orderedItems"] = items
     return doc
+
+
+def iso(dt_value: datetime) -> str:
+    return dt_value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def note(status: Status, author: Actor, mentions: list[Actor]) -> dict[str, Any]:
+    """A local status as a ``Note`` (or ``Article``) addressed as it was first sent."""
+    doc: dict[str, Any] = {
+        "id": status.uri,
+        "type": status.type,
+        "attributedTo": author.uri,
+        "content": status.content,
+        "published": iso(status.created_at),
+        "to": list(status.recipients.get("to", [])),
+        "cc": list(status.recipients.get("cc", [])),
+        "url": status.url or status.uri,
+        "sensitive": bool(status.sensitive),
+        "inReplyTo": status.in_reply_to_uri,
+        "tag": [{"type": "Mention", "href": m.uri, "name": f"@{m.username}@{m.domain}"}
+                for m in mentions],
+    }
+    if status.spoiler_text:
+        doc["summary"] = status.spoiler_text
+    if status.title:
+        doc["name"] = status.title
+    if status.source is not None and status.type == "Article":
+        doc["source"] = {"content": status.source, "mediaType": "text/markdown"}
+    if status.language:
+        doc["contentMap"] = {status.language: status.content}
+    if status.edited_at:
+        doc["updated"] = iso(status.edited_at)
+    return doc
+
+
+def tombstone(uri: str) -> dict[str, Any]:
+    return {"id": uri, "type": "Tombstone"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -86,7 +87,9 @@ def ed25519_resolver() -> MappingKeyResolver:
 
 def test_b26_ed25519_signature_base_and_value() -> None:
     request = b26_request()
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver())
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver()
+    )
     options = {
         "key_id": "test-key-ed25519",
         "created": datetime.fromtimestamp(1618884473, UTC),
@@ -99,14 +102,18 @@ def test_b26_ed25519_signature_base_and_value() -> None:
     assert prepared.signature_base == B26_BASE.encode()
     signer.sign(request, **options)  # type: ignore[arg-type]
     assert request.headers["Signature"] == B26_SIGNATURE
-    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver())
+    verifier = HTTPMessageVerifier(
+        signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver()
+    )
     (result,) = verifier.verify(request, max_age=None)
     assert result.parameters["keyid"] == "test-key-ed25519"
 
 
 def test_b26_is_refused_by_our_fediverse_profile() -> None:
     request = b26_request()
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver())
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver()
+    )
     created = datetime.fromtimestamp(1618884473, UTC)
     signer.sign(request, key_id="test-key-ed25519", created=created, label="sig-b26",
                 include_alg=False, covered_component_ids=B26_COMPONENTS, use_existing_digest=True)
@@ -118,10 +125,17 @@ def test_b26_is_refused_by_our_fediverse_profile() -> None:
     assert result.failure is Failure.MISSING_REQUIRED_HEADER  # no @target-uri
 
 
-@pytest.mark.parametrize(("include_alg", "failure"), [(True, Failure.UNSUPPORTED_ALGORITHM), (False, Failure.BAD_KEY)])
-def test_ed25519_keys_are_refused_even_with_the_right_components(include_alg: bool, failure: Failure) -> None:
+@pytest.mark.parametrize(
+    ("include_alg", "failure"),
+    [(True, Failure.UNSUPPORTED_ALGORITHM), (False, Failure.BAD_KEY)],
+)
+def test_ed25519_keys_are_refused_even_with_the_right_components(
+    include_alg: bool, failure: Failure
+) -> None:
     request = Request("GET", "https://hub.example/users/bob")
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver())
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=ed25519_resolver()
+    )
     signer.sign(request, key_id="test-key-ed25519", created=NOW, label="sig1",
                 include_alg=include_alg, covered_component_ids=("@method", "@target-uri"))
     ed_public = (VECTORS / "test-key-ed25519.pem").read_text()
@@ -148,6 +162,7 @@ MASTODON_BASE = (
     '"content-digest": sha-256=:mAmW8/B6tKvSEy4nCHkJHzcT/An8bvUssUNSy9m/k3Q=:\n'
     '"@signature-params": ' + SIGNATURE_INPUT.removeprefix("sig1=")
 )
+PUBLIC_RESOLVER = MappingKeyResolver(public_keys={KEY_ID: RSA_PUBLIC.encode()}, private_keys={})
 
 
 def signed_post(now: datetime = NOW, url: str = INBOX, body: bytes = BODY) -> dict[str, str]:
@@ -161,7 +176,9 @@ def verify(
     method: str, url: str, headers: dict[str, str], body: bytes = b"", *,
     key: str | None = RSA_PUBLIC, now: datetime = NOW,
 ) -> Verification:
-    return verify_request_9421(method, url, headers, body, public_key_pem_for=lambda _: key, now=now)
+    return verify_request_9421(
+        method, url, headers, body, public_key_pem_for=lambda _: key, now=now
+    )
 
 
 def test_mastodon_profile_vector_headers_and_base() -> None:
@@ -171,7 +188,8 @@ def test_mastodon_profile_vector_headers_and_base() -> None:
     assert headers["Signature-Input"] == SIGNATURE_INPUT
     # PKCS#1 v1.5 is deterministic: signing the expected base by hand, without the
     # library, must give the very same Signature, byte for byte.
-    raw = load_private_key(RSA_PRIVATE).sign(MASTODON_BASE.encode(), padding.PKCS1v15(), hashes.SHA256())
+    key = load_private_key(RSA_PRIVATE)
+    raw = key.sign(MASTODON_BASE.encode(), padding.PKCS1v15(), hashes.SHA256())
     assert headers["Signature"] == f"sig1=:{base64.b64encode(raw).decode()}:"
     assert signed_post() == headers
 
@@ -198,11 +216,11 @@ def test_library_alone_uses_the_wall_clock() -> None:
     # vector's `created` (2026-07-07) is long past, so it refuses what we accept at NOW.
     verifier = HTTPMessageVerifier(
         signature_algorithm=algorithms.RSA_V1_5_SHA256,
-        key_resolver=MappingKeyResolver(public_keys={KEY_ID: RSA_PUBLIC.encode()}, private_keys={}),
+        key_resolver=PUBLIC_RESOLVER,
     )
     verifier.max_clock_skew = timedelta(hours=1)
     request = Request("POST", INBOX, signed_post())
-    with pytest.raises(InvalidSignature, match="age"):
+    with pytest.raises(InvalidSignature, match="age|future"):
         verifier.verify(request, max_age=timedelta(minutes=65), body=BODY)
     assert verify("POST", INBOX, request.headers, BODY).ok
 
@@ -213,12 +231,35 @@ def test_library_window_would_be_two_hours_five_ours_is_sixty_five_minutes() -> 
     headers = signed_post(now=real_now - timedelta(hours=2))
     verifier = HTTPMessageVerifier(
         signature_algorithm=algorithms.RSA_V1_5_SHA256,
-        key_resolver=MappingKeyResolver(public_keys={KEY_ID: RSA_PUBLIC.encode()}, private_keys={}),
+        key_resolver=PUBLIC_RESOLVER,
     )
     verifier.max_clock_skew = timedelta(hours=1)
     verifier.verify(Request("POST", INBOX, headers), max_age=timedelta(minutes=65), body=BODY)
     ours = verify("POST", INBOX, headers, BODY, now=real_now)
     assert ours.failure is Failure.DATE_OUT_OF_WINDOW
+
+
+def test_injected_clock_reaches_the_library() -> None:
+    # Signed and checked in 2031: the library's own wall-clock check would call this
+    # "created in the future"; with the injected clock it verifies.
+    later = datetime(2031, 1, 1, tzinfo=UTC)
+    assert verify("POST", INBOX, signed_post(now=later), BODY, now=later).ok
+
+
+def test_library_verifier_applies_mastodon_window_by_itself() -> None:
+    # The check inside the library's verify() is our override, not only our pre-check.
+    request = Request("POST", INBOX, signed_post())
+    for now, ok in ((NOW + timedelta(minutes=65), True), (NOW + timedelta(minutes=66), False)):
+        verifier = rfc9421._FediverseVerifier(
+            now=now,
+            signature_algorithm=rfc9421.ALGORITHM,
+            key_resolver=PUBLIC_RESOLVER,
+        )
+        if ok:
+            verifier.verify(request, max_age=None, body=BODY)
+        else:
+            with pytest.raises(InvalidSignature, match="expired"):
+                verifier.verify(request, max_age=None, body=BODY)
 
 
 def test_library_configuration() -> None:
@@ -298,7 +339,8 @@ def test_unknown_and_bad_keys() -> None:
 
 def test_tampered_alg() -> None:
     headers = signed_post()
-    headers["Signature-Input"] = headers["Signature-Input"].replace("rsa-v1_5-sha256", "rsa-pss-sha512")
+    signature_input = headers["Signature-Input"]
+    headers["Signature-Input"] = signature_input.replace("rsa-v1_5-sha256", "rsa-pss-sha512")
     assert verify("POST", INBOX, headers, BODY).failure is Failure.UNSUPPORTED_ALGORITHM
 
 
@@ -312,11 +354,16 @@ def library_sign(
     request = Request("POST", INBOX, dict(headers or {}))
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.RSA_V1_5_SHA256,
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={KEY_ID: RSA_PRIVATE.encode()}),
+        key_resolver=MappingKeyResolver(
+            public_keys={}, private_keys={KEY_ID: RSA_PRIVATE.encode()}
+        ),
     )
     signer.sign(request, key_id=KEY_ID, created=NOW, label="sig1", body=body,
                 covered_component_ids=components, use_existing_digest=existing_digest)
     return request.headers
+
+
+COVER_TYPE = ("@method", "@target-uri", "content-type")
 
 
 def test_post_must_cover_content_digest() -> None:
@@ -341,14 +388,15 @@ def test_content_digest_must_have_sha_256() -> None:
 
 
 def test_content_digest_with_both_algorithms() -> None:
-    both = content_digest(BODY) + ", sha-512=:" + base64.b64encode(hashlib.sha512(BODY).digest()).decode() + ":"
+    sha512 = base64.b64encode(hashlib.sha512(BODY).digest()).decode()
+    both = f"{content_digest(BODY)}, sha-512=:{sha512}:"
     headers = library_sign(("@method", "@target-uri", "content-digest"),
                            {"Content-Digest": both}, existing_digest=True)
     assert verify("POST", INBOX, headers, BODY).ok
 
 
 def test_covered_header_must_be_present() -> None:
-    headers = library_sign(("@method", "@target-uri", "content-type"), {"Content-Type": "a/b"}, body=BODY)
+    headers = library_sign(COVER_TYPE, {"Content-Type": "a/b"}, body=BODY)
     del headers["Content-Type"]
     assert verify("POST", INBOX, headers, BODY).failure is Failure.MISSING_REQUIRED_HEADER
 
@@ -376,10 +424,13 @@ def test_exactly_one_signature() -> None:
         ('sig1=("@method" "@target-uri");keyid="k";created=1783418400', "sig2=:AA==:"),
         ('sig1=("@method" "@target-uri");keyid="k";created=1783418400.5', "sig1=:AA==:"),
         ("sig1=" + "a" * 9000, "sig1=:AA==:"),
+        ('sig1=("@method" "@target-uri");keyid="k";created=1783418400;foo=1', "sig1=:AA==:"),
+        ('sig1=("@method" "@target-uri" "@bogus");keyid="k";created=1783418400', "sig1=:AA==:"),
+        ('sig1=("@method" "@target-uri" "x";sf);keyid="k";created=1783418400', "sig1=:AA==:"),
     ],
 )
 def test_malformed_headers_fail_without_raising(signature_input: str, signature: str) -> None:
-    headers = {"Signature-Input": signature_input, "Signature": signature}
+    headers = {"Signature-Input": signature_input, "Signature": signature, "X": "1"}
     result = verify("GET", INBOX, headers)
     assert result.failure in (Failure.BAD_FORMAT, Failure.MISSING_REQUIRED_HEADER)
     assert not result.ok
@@ -397,7 +448,7 @@ def test_non_ascii_fails_without_raising() -> None:
     assert verify("POST", INBOX, bad_input, BODY).failure is Failure.NON_ASCII
     assert key_id_9421(bad_input) is None
     assert verify("POST", INBOX + "é", headers, BODY).failure is Failure.NON_ASCII
-    covered = library_sign(("@method", "@target-uri", "content-type"), {"Content-Type": "a/b"}, body=BODY)
+    covered = library_sign(COVER_TYPE, {"Content-Type": "a/b"}, body=BODY)
     covered["Content-Type"] = "a/bé"
     assert verify("POST", INBOX, covered, BODY).failure is Failure.NON_ASCII
 
@@ -406,3 +457,23 @@ def test_headers_in_any_case() -> None:
     headers = {k.lower(): v for k, v in signed_post().items()}
     assert verify("POST", INBOX, headers, BODY).ok
     assert key_id_9421({k.upper(): v for k, v in headers.items()}) == KEY_ID
+
+
+def test_random_corruption_never_raises() -> None:
+    rng = random.Random(9421)
+    alphabet = 'abcAZ09 =,;:"\\()\té\x00\x7f'
+    original = signed_post()
+    for _ in range(1000):
+        headers = dict(original)
+        name = rng.choice(list(headers))
+        chars = list(headers[name])
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars) + 1)
+            if rng.random() < 0.5:
+                chars.insert(i, rng.choice(alphabet))
+            elif chars:
+                del chars[min(i, len(chars) - 1)]
+        headers[name] = "".join(chars)
+        result = verify("POST", INBOX, headers, BODY)
+        unchanged = headers[name] == original[name]
+        assert not result.ok or unchanged or name == "Content-Type"  # Content-Type: not covered

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,8 +15,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from fedi.keys import generate_private_key_pem, load_private_key, load_public_key
-from fedi.keys import public_pem_from_private
+from fedi.keys import (
+    generate_private_key_pem,
+    load_private_key,
+    load_public_key,
+    public_pem_from_private,
+)
 from fedi.signatures import (
     Failure,
     ParsedSignature,
@@ -142,7 +147,10 @@ NOW = datetime(2026, 7, 7, 10, 0, tzinfo=UTC)
 INBOX = "https://hub.example/users/bob/inbox?x=1"
 BODY = b'{"type": "Create"}'
 AP = "application/activity+json"
-ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+ACCEPT = (
+    "application/activity+json, "
+    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+)
 
 
 def post(now: datetime = NOW, **kwargs: object) -> dict[str, str]:
@@ -369,7 +377,9 @@ def test_missing_algorithm_means_hs2019() -> None:
     assert verify("POST", POST_TARGET, headers, BODY).ok
 
 
-@pytest.mark.parametrize("algorithm", ["rsa-sha1", "rsa-sha512", "hmac-sha256", "ed25519", "RSA-SHA256"])
+@pytest.mark.parametrize(
+    "algorithm", ["rsa-sha1", "rsa-sha512", "hmac-sha256", "ed25519", "RSA-SHA256"]
+)
 def test_other_algorithms_are_rejected(algorithm: str) -> None:
     headers = post()
     headers["Signature"] = headers["Signature"].replace('"rsa-sha256"', f'"{algorithm}"')
@@ -494,17 +504,17 @@ def test_hs2019_expires_is_capped_at_twelve_hours() -> None:
 
 
 def test_hs2019_default_headers_is_created_only() -> None:
-    parsed = parse_signature_header(f'keyId="k",created=1,signature="AA=="')
-    assert parsed.headers == ("(created)",)
-    assert verify("POST", POST_TARGET, {"Signature": f'keyId="k",created=1,signature="AA=="'}).failure is (
-        Failure.MISSING_REQUIRED_HEADER
-    )
+    value = 'keyId="k",created=1,signature="AA=="'
+    assert parse_signature_header(value).headers == ("(created)",)
+    result = verify("POST", POST_TARGET, {"Signature": value})
+    assert result.failure is Failure.MISSING_REQUIRED_HEADER
 
 
 def test_unsigned_created_does_not_move_the_window() -> None:
     stale = int((NOW - timedelta(days=1)).timestamp())
     headers = post(now=NOW - timedelta(days=1))
-    params = _params(headers).replace('"rsa-sha256"', '"hs2019"') + f",created={int(NOW.timestamp())}"
+    params = _params(headers).replace('"rsa-sha256"', '"hs2019"')
+    params += f",created={int(NOW.timestamp())}"
     headers = resign(headers, "POST", POST_TARGET, params)
     assert stale < int(NOW.timestamp())
     assert verify("POST", POST_TARGET, headers, BODY).failure is Failure.DATE_OUT_OF_WINDOW
@@ -606,7 +616,8 @@ def test_malformed_signature_headers_fail_without_raising(value: str) -> None:
 
 
 def test_unknown_pseudo_header_and_bad_date_fail_as_format() -> None:
-    weird = {**post(), "Signature": _params(post()).replace("host", "host (foo)") + ',signature="AA=="'}
+    weird_params = _params(post()).replace("host", "host (foo)")
+    weird = {**post(), "Signature": weird_params + ',signature="AA=="'}
     assert verify("POST", POST_TARGET, weird, BODY).failure is Failure.BAD_FORMAT
     bad_date = resign(_replace(post(), date="yesterday"), "POST", POST_TARGET, _params(post()))
     assert verify("POST", POST_TARGET, bad_date, BODY).failure is Failure.BAD_FORMAT
@@ -618,7 +629,9 @@ def test_no_signature() -> None:
     assert result == Verification.failed(Failure.NO_SIGNATURE, "no Signature header")
 
 
-@pytest.mark.parametrize("pem", ["", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"])
+@pytest.mark.parametrize(
+    "pem", ["", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]
+)
 def test_bad_public_key_fails_without_raising(pem: str) -> None:
     assert verify("POST", POST_TARGET, post(), BODY, key=pem).failure is Failure.BAD_KEY
 
@@ -630,6 +643,27 @@ def test_parsed_signature_can_be_passed_in() -> None:
         "POST", POST_TARGET, headers, BODY, public_key_pem=PUBLIC, now=NOW, parsed=parsed
     )
     assert result.ok
+
+
+def test_random_corruption_never_raises() -> None:
+    rng = random.Random(9421)
+    alphabet = 'abcAZ09 =,;:"\\()\té\x00\x7f'
+    original = post()
+    for _ in range(1000):
+        headers = dict(original)
+        name = rng.choice(list(headers))
+        chars = list(headers[name])
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars) + 1)
+            if rng.random() < 0.5:
+                chars.insert(i, rng.choice(alphabet))
+            elif chars:
+                del chars[min(i, len(chars) - 1)]
+        headers[name] = "".join(chars)
+        result = verify("POST", POST_TARGET, headers, BODY)
+        # User-Agent is not signed; nor is keyId, and the key here is fixed.
+        unchanged = headers[name] == original[name]
+        assert not result.ok or unchanged or name in ("User-Agent", "Signature")
 
 
 # --- httpsig 1.3.0 as an independent oracle ----------------------------------------------

@@ -84,7 +84,7 @@ def _make_ca_and_cert(workdir: Path, ip: str) -> tuple[Path, Path, Path]:
 
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Voisins test CA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Voisins test CA {ip}")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
           .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -120,7 +121,7 @@ class HubProcess:
         verify: Any = True
         ca = self.workdir / "ca.pem"
         if ca.exists():
-            verify = str(ca)
+            verify = ssl.create_default_context(cafile=str(ca))
 
         def up() -> bool:
             if self.proc is not None and self.proc.poll() is not None:

@@ -1,0 +1,144 @@
+"""Create, Update and Delete of Note and Article (and Tombstone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from fedi.convert.ap_to_model import sanitize_html
+from fedi.db import utcnow
+from fedi.ids import new_id
+from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.visibility import narrowest
+from fedi.vocab.context import PUBLIC_FORMS
+from fedi.vocab.parse import addressed, as_list, get_id, host_of, mention_hrefs
+from inbox.dispatch import HandlerContext, handles, log
+from outbox.fanout import fan_out_status
+
+NOTE_TYPES = ("Note", "Article")
+MAX_CONTENT = 100_000
+
+
+def visibility_of(ctx: HandlerContext, obj: dict[str, Any]) -> str:
+    """Our audience for a remote object, from how it is addressed."""
+    targets = addressed(obj)
+    author = ctx.actor
+    if author.followers_url and author.followers_url in targets:
+        return "followers"
+    members = {ctx.publish.members_collection(author.domain), ctx.publish.urls.members}
+    if targets & members or targets & PUBLIC_FORMS:
+        return "neighbourhood"
+    return "direct"
+
+
+def _str(obj: dict[str, Any], key: str, limit: int) -> str:
+    value = obj.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
+    """Actors that are both addressed and tagged as a Mention: a forged ``to`` alone is not
+    enough to reach a member here."""
+    uris = addressed(obj) & mention_hrefs(obj)
+    if not uris:
+        return []
+    return list(ctx.session.scalars(select(Actor).where(Actor.uri.in_(uris))))
+
+
+@handles("Create", *NOTE_TYPES)
+def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
+    obj = doc["object"]
+    s = ctx.session
+    uri = obj["id"]
+    if s.get(Tombstone, uri) is not None:
+        log.info("Create of deleted object %s ignored", uri)
+        return
+    if s.scalar(select(Status.id).where(Status.uri == uri)):
+        return
+    visibility = visibility_of(ctx, obj)
+    if visibility == "neighbourhood" and not ctx.publish.is_allowed(ctx.actor.domain):
+        visibility = "followers"
+    parent_uri = get_id(obj.get("inReplyTo"))
+    parent = s.scalar(select(Status).where(Status.uri == parent_uri)) if parent_uri else None
+    if parent is not None:
+        visibility = narrowest(visibility, parent.visibility)
+    mentions = _mentioned_actors(ctx, obj)
+    status = Status(
+        id=new_id(), uri=uri, actor_id=ctx.actor.id, local=False, visibility=visibility,
+        type=obj["type"], in_reply_to_id=parent.id if parent else None,
+        in_reply_to_uri=parent_uri, title=_str(obj, "name", 512) or None,
+        content=sanitize_html(_str(obj, "content", MAX_CONTENT)),
+        spoiler_text=_str(obj, "summary", 500), sensitive=bool(obj.get("sensitive")),
+        url=obj["url"] if isinstance(obj.get("url"), str) else uri,
+        recipients={"to": [u for u in as_list(obj.get("to")) if isinstance(u, str)],
+                    "cc": [u for u in as_list(obj.get("cc")) if isinstance(u, str)]},
+        raw=obj, created_at=utcnow(),
+    )
+    s.add(status)
+    s.flush()
+    for actor in mentions:
+        s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
+    for tag in as_list(obj.get("tag")):
+        if isinstance(tag, dict) and tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
+            name = tag["name"].lstrip("#").lower()[:128]
+            if name:
+                s.add(Tag(id=new_id(), status_id=status.id, name=name))
+    s.flush()
+    fan_out_status(s, status, [a.id for a in mentions if a.local])
+
+
+def _own_status(ctx: HandlerContext, uri: str | None) -> Status | None:
+    if not uri:
+        return None
+    return ctx.session.scalar(select(Status).where(Status.uri == uri,
+                                                   Status.actor_id == ctx.actor.id))
+
+
+@handles("Update", *NOTE_TYPES)
+def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
+    obj = doc["object"]
+    status = _own_status(ctx, obj["id"])
+    if status is None or status.deleted_at is not None:
+        log.info("Update of unknown status %s dropped", obj["id"])
+        return
+    ctx.session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,
+                               spoiler_text=status.spoiler_text, sensitive=status.sensitive))
+    status.content = sanitize_html(_str(obj, "content", MAX_CONTENT))
+    status.spoiler_text = _str(obj, "summary", 500)
+    status.sensitive = bool(obj.get("sensitive"))
+    status.title = _str(obj, "name", 512) or status.title
+    status.edited_at = utcnow()
+    status.raw = obj
+
+
+@handles("Delete", None, "Tombstone", *NOTE_TYPES)
+def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
+    uri = get_id(doc.get("object"))
+    s = ctx.session
+    if uri is None or host_of(uri) != ctx.actor.domain:
+        return
+    if uri == ctx.actor.uri:
+        delete_actor(ctx)
+        return
+    status = _own_status(ctx, uri)
+    if status is not None:
+        status.deleted_at = utcnow()
+        s.execute(delete(TimelineEntry).where(TimelineEntry.status_id == status.id))
+    elif s.scalar(select(Status.id).where(Status.uri == uri)):
+        return  # someone else's status: not theirs to delete
+    if s.get(Tombstone, uri) is None:
+        # Kept even when the Create has not arrived yet: a late Create is then ignored.
+        s.add(Tombstone(uri=uri, actor_uri=ctx.actor.uri))
+
+
+def delete_actor(ctx: HandlerContext) -> None:
+    """Delete(Person) signed by that person: their follows go, their statuses die."""
+    s = ctx.session
+    actor = ctx.actor
+    actor.deleted_at = utcnow()
+    s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.followee_id == actor.id)))
+    for status in s.scalars(select(Status).where(Status.actor_id == actor.id,
+                                                 Status.deleted_at.is_(None))):
+        status.deleted_at = utcnow()
+        s.execute(delete(TimelineEntry).where(TimelineEntry.status_id == status.id))

@@ -1,0 +1,84 @@
+"""POST /inbox, /users/{username}/inbox, /actor/inbox: verify → policy → store → 202."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import exists, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fedi.models import Actor, Follow
+from fedi.services.accounts import find_local_actor
+from fedi.vocab.parse import addressed, get_id
+from fedi.web.signed import rejected, verify
+from fedi.web.state import Hub, hub_of
+from inbox.policy import check_activity
+from inbox.queue import store_activity
+from inbox.verify import RequestRejected, VerifiedRequest
+
+
+def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -> bool:
+    """Does anyone here have a reason to receive this activity?"""
+    local_prefix = hub.urls.base + "/"
+    targets = addressed(doc)
+    obj = doc.get("object")
+    if isinstance(obj, dict):
+        targets |= addressed(obj)
+        targets.add(get_id(obj.get("inReplyTo")) or "")
+    targets.add(get_id(obj) or "")
+    if isinstance(obj, dict):
+        targets.add(get_id(obj.get("object")) or "")
+    if any(t.startswith(local_prefix) for t in targets):
+        return True
+    with hub.sessions() as session:
+        sender = session.scalar(select(Actor).where(Actor.uri == signer.actor_uri))
+        if sender is None:
+            return False
+        if sender.followers_url in targets or doc.get("type") in ("Delete", "Update", "Undo"):
+            # Fan-out to followers: worth it only when someone here follows the sender.
+            return bool(session.scalar(select(exists().where(
+                Follow.followee_id == sender.id, Follow.state == "accepted"))))
+    return f"{hub.settings.scheme}://{signer.domain}/members" in targets
+
+
+async def receive(request: Request) -> Response:
+    hub = hub_of(request)
+    recipient_id = None
+    username = request.path_params.get("username")
+    if username is not None:
+        with hub.sessions() as session:
+            actor = find_local_actor(session, username)
+        if actor is None:
+            return JSONResponse({"error": "no such inbox"}, status_code=404)
+        recipient_id = actor.id
+    body = await request.body()
+    try:
+        signer = await verify(request, body)
+    except RequestRejected as exc:
+        return rejected(exc)
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
+    try:
+        activity_id = check_activity(doc, signer, local_domain=hub.settings.domain)
+    except RequestRejected as exc:
+        return rejected(exc)
+    if not _is_addressed_here(hub, doc, signer):
+        return JSONResponse({"error": "the activity is not addressed to anyone here"},
+                            status_code=422)
+    store_activity(hub.sessions, activity_id, doc, signer.actor_uri, signer.key_id, recipient_id)
+    worker = hub.extras.get("inbox_worker")
+    if worker is not None:
+        worker.wake()
+    return Response(status_code=202)
+
+
+routes = [
+    Route("/inbox", receive, methods=["POST"]),
+    Route("/actor/inbox", receive, methods=["POST"]),
+    Route("/users/{username}/inbox", receive, methods=["POST"]),
+]

@@ -1,0 +1,51 @@
+"""Local fan-out: home timeline rows and notifications for members of this hub. No HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fedi.ids import new_id
+from fedi.models import Actor, Follow, Notification, Status, TimelineEntry
+
+
+def local_followers(session: Session, author_id: int) -> list[int]:
+    return list(session.scalars(
+        select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == author_id, Follow.state == "accepted", Actor.local)
+    ))
+
+
+def add_to_timelines(session: Session, status: Status, owner_ids: Iterable[int]) -> None:
+    existing = set(session.scalars(
+        select(TimelineEntry.owner_id).where(TimelineEntry.status_id == status.id)
+    ))
+    for owner_id in dict.fromkeys(owner_ids):
+        if owner_id not in existing:
+            session.add(TimelineEntry(id=status.id, owner_id=owner_id, status_id=status.id))
+            existing.add(owner_id)
+
+
+def notify(session: Session, owner_id: int, type_: str, from_actor_id: int,
+           status_id: int | None = None) -> None:
+    if owner_id == from_actor_id:
+        return
+    session.add(Notification(id=new_id(), owner_id=owner_id, type=type_,
+                             from_actor_id=from_actor_id, status_id=status_id))
+
+
+def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[int]) -> None:
+    """Timelines of the author (if local), local followers (unless direct) and mentioned members."""
+    mentioned = list(mentioned_local)
+    owners: list[int] = []
+    author = session.get(Actor, status.actor_id)
+    if author is not None and author.local:
+        owners.append(author.id)
+    if status.visibility != "direct":
+        owners.extend(local_followers(session, status.actor_id))
+    owners.extend(mentioned)
+    add_to_timelines(session, status, owners)
+    for actor_id in mentioned:
+        notify(session, actor_id, "mention", status.actor_id, status.id)
