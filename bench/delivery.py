@@ -19,7 +19,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,8 +37,11 @@ TIMEOUT_TOTAL = 180.0
 # --- the receivers (child process) ------------------------------------------------------------
 
 
-def serve_receivers(count: int) -> None:
-    """Run `count` inboxes on loopback; print their ports, then one line per arrival."""
+def serve_receivers(count: int, stalled: int) -> None:
+    """Run `count` inboxes on loopback; print their ports, then one line per arrival.
+
+    The first `stalled` accept the request and never answer (a frozen peer).
+    """
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -47,9 +49,13 @@ def serve_receivers(count: int) -> None:
     from starlette.routing import Route
 
     out = sys.stdout
+    never = asyncio.Event()
+    frozen: set[int] = set()
 
     async def inbox(request: Request) -> Response:
         body = await request.body()
+        if request.url.port in frozen:
+            await never.wait()
         arrived = time.monotonic_ns()
         activity_id = json.loads(body)["id"]
         out.write(f"{activity_id} {request.url.port} {arrived}\n")
@@ -68,7 +74,9 @@ def serve_receivers(count: int) -> None:
         uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         for _ in sockets
     ]
-    out.write(json.dumps([s.getsockname()[1] for s in sockets]) + "\n")
+    ports = [s.getsockname()[1] for s in sockets]
+    frozen.update(ports[:stalled])
+    out.write(json.dumps(ports) + "\n")
     out.flush()
 
     async def main() -> None:
@@ -89,17 +97,24 @@ def make_sender(workdir: Path, database_url: str | None) -> tuple[Any, Any, Any]
     from fedi.services.accounts import create_user
 
     config = workdir / "voisins.toml"
-    config.write_text(render_config(
-        domain="sender.bench", name="Bench", scheme="http", territory=["75011"],
-        database_url=database_url or f"sqlite:///{workdir / 'bench.db'}",
-        allow_http=True, allow_private_addresses=True,
-    ))
+    config.write_text(
+        render_config(
+            domain="sender.bench",
+            name="Bench",
+            scheme="http",
+            territory=["75011"],
+            database_url=database_url or f"sqlite:///{workdir / 'bench.db'}",
+            allow_http=True,
+            allow_private_addresses=True,
+        )
+    )
     settings = load_settings(str(config), env={})
     upgrade(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with transaction(sessions) as session:
-        user = create_user(session, settings, "alice", email="alice@sender.bench",
-                           password="alice-password")
+        user = create_user(
+            session, settings, "alice", email="alice@sender.bench", password="alice-password"
+        )
         author = session.get(Actor, user.actor_id)
     return settings, sessions, author
 
@@ -113,26 +128,47 @@ def publish_one(sessions: Any, author: Any, inboxes: list[str], members: list[st
 
     aid = new_id()
     uri = f"{author.uri}/activities/{aid}"
-    note = {"id": f"{author.uri}/statuses/{aid}", "type": "Note", "attributedTo": author.uri,
-            "to": ["http://sender.bench/members"], "cc": members,
-            "content": "<p>Qui connaît un bon serrurier rue Oberkampf ?</p>"}
-    doc = {"@context": "https://www.w3.org/ns/activitystreams", "id": uri, "type": "Create",
-           "actor": author.uri, "to": note["to"], "cc": members, "object": note}
+    note = {
+        "id": f"{author.uri}/statuses/{aid}",
+        "type": "Note",
+        "attributedTo": author.uri,
+        "to": ["http://sender.bench/members"],
+        "cc": members,
+        "content": "<p>Qui connaît un bon serrurier rue Oberkampf ?</p>",
+    }
+    doc = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": uri,
+        "type": "Create",
+        "actor": author.uri,
+        "to": note["to"],
+        "cc": members,
+        "object": note,
+    }
     with transaction(sessions) as session:
-        activity = OutboxActivity(id=aid, uri=uri, actor_id=author.id, type="Create",
-                                  object_uri=note["id"], payload=doc)
+        activity = OutboxActivity(
+            id=aid, uri=uri, actor_id=author.id, type="Create", object_uri=note["id"], payload=doc
+        )
         session.add(activity)
         enqueue_deliveries(session, activity, inboxes)
     return uri
 
 
-async def bench(hubs: int, posts: int, database_url: str | None) -> dict[str, Any]:
+async def bench(
+    hubs: int, posts: int, database_url: str | None, stalled: int = 0, interval: float = 0.0
+) -> dict[str, Any]:
     from fedi.http import Fetcher, make_client
     from outbox.worker import DeliveryWorker, stop_delivery_worker
 
     receivers = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve-receivers", str(hubs),
-        stdout=asyncio.subprocess.PIPE, cwd=str(ROOT),
+        sys.executable,
+        __file__,
+        "--serve-receivers",
+        str(hubs),
+        "--stalled",
+        str(stalled),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(ROOT),
     )
     arrivals: dict[str, list[int]] = defaultdict(list)
     complete: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -146,7 +182,7 @@ async def bench(hubs: int, posts: int, database_url: str | None) -> dict[str, An
             while line := await receivers.stdout.readline():
                 uri, _port, at = line.decode().split()
                 arrivals[uri].append(int(at))
-                if len(arrivals[uri]) == hubs:
+                if len(arrivals[uri]) == hubs - stalled:
                     complete[uri].set()
 
         reader = asyncio.create_task(read_arrivals())
@@ -171,9 +207,12 @@ async def bench(hubs: int, posts: int, database_url: str | None) -> dict[str, An
                     await asyncio.wait_for(complete[uri].wait(), TIMEOUT_PER_POST)
                     if n >= WARMUP:
                         latencies.append((max(arrivals[uri]) - started) / 1e6)
+                    if interval:
+                        await asyncio.sleep(interval)  # pacing between posts, not a sync point
             finally:
                 cpu = time.process_time() - cpu_before
-                await stop_delivery_worker(task, stop)
+                # Stalled POSTs would hold a graceful stop for the fetcher's deadline: cut short.
+                await stop_delivery_worker(task, stop, timeout=1.0)
                 await client.aclose()
                 reader.cancel()
             backend = settings.database_url.split(":", 1)[0]
@@ -188,11 +227,19 @@ async def bench(hubs: int, posts: int, database_url: str | None) -> dict[str, An
     latencies.sort()
     cents = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
-        "hubs": hubs, "posts": posts, "backend": backend, "cpu_count": os.cpu_count(),
-        "p50_ms": cents[49], "p99_ms": cents[98], "max_ms": latencies[-1],
+        "hubs": hubs,
+        "stalled": stalled,
+        "posts": posts,
+        "backend": backend,
+        "cpu_count": os.cpu_count(),
+        "p50_ms": cents[49],
+        "p99_ms": cents[98],
+        "max_ms": latencies[-1],
         "mean_ms": statistics.fmean(latencies),
         "sender_cpu_ms_per_post": cpu * 1000 / (WARMUP + posts),
-        "sent": worker.counters.sent, "retried": worker.counters.retried,
+        "sent": worker.counters.sent,
+        "retried": worker.counters.retried,
+        "postponed": worker.counters.postponed,
     }
 
 
@@ -201,25 +248,45 @@ def main() -> None:
     parser.add_argument("--hubs", type=int, default=20)
     parser.add_argument("--posts", type=int, default=50)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--stalled",
+        type=int,
+        default=0,
+        help="how many of the hubs accept the POST and never answer",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.0, help="seconds between posts (default: back to back)"
+    )
     parser.add_argument("--serve-receivers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_receivers:
-        serve_receivers(args.serve_receivers)
+        serve_receivers(args.serve_receivers, args.stalled)
         return
     if not (1 <= args.hubs <= 200 and 2 <= args.posts <= 10_000):
         parser.error("--hubs must be 1..200 and --posts 2..10000")
+    if not (0 <= args.stalled < args.hubs and 0 <= args.interval <= 5):
+        parser.error("--stalled must be below --hubs, --interval 0..5 s")
 
     async def bounded() -> dict[str, Any]:
         async with asyncio.timeout(TIMEOUT_TOTAL):
-            return await bench(args.hubs, args.posts, args.database_url)
+            return await bench(
+                args.hubs, args.posts, args.database_url, args.stalled, args.interval
+            )
 
     r = asyncio.run(bounded())
-    print(f"delivery: one post to {r['hubs']} hubs, {r['posts']} posts, {r['backend']}, "
-          f"os.cpu_count()={r['cpu_count']}")
-    print(f"  p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max {r['max_ms']:.1f} ms   "
-          f"mean {r['mean_ms']:.1f} ms")
-    print(f"  sender CPU {r['sender_cpu_ms_per_post']:.1f} ms per post "
-          f"({r['sent']} deliveries sent, {r['retried']} retried)")
+    stalled = f" ({r['stalled']} stalled; timed to the others)" if r["stalled"] else ""
+    print(
+        f"delivery: one post to {r['hubs']} hubs{stalled}, {r['posts']} posts, {r['backend']}, "
+        f"os.cpu_count()={r['cpu_count']}"
+    )
+    print(
+        f"  p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max {r['max_ms']:.1f} ms   "
+        f"mean {r['mean_ms']:.1f} ms"
+    )
+    print(
+        f"  sender CPU {r['sender_cpu_ms_per_post']:.1f} ms per post "
+        f"({r['sent']} deliveries sent, {r['retried']} retried, {r['postponed']} postponed)"
+    )
 
 
 if __name__ == "__main__":

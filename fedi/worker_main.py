@@ -33,15 +33,19 @@ async def run_workers(settings: Settings) -> None:
         print(f"worker for {settings.domain} started", flush=True)
         # Either a signal, or a worker task ending on its own (a bug: exit, let it be seen).
         signalled = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([signalled, *(t for t, _ in tasks)],
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([signalled, *(t for t, _ in tasks)], return_when=asyncio.FIRST_COMPLETED)
         signalled.cancel()
         await stop_workers(tasks)
         worker = hub.extras.get("delivery_worker")
         if worker is not None:
             c = worker.counters
-            log.info("delivery worker stopped: %d sent, %d retried, %d dead, %d dropped",
-                     c.sent, c.retried, c.dead, c.dropped)
+            log.info(
+                "delivery worker stopped: %d sent, %d retried, %d dead, %d dropped",
+                c.sent,
+                c.retried,
+                c.dead,
+                c.dropped,
+            )
         for task, _ in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise RuntimeError(f"worker task {task.get_name()} failed") from task.exception()

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
@@ -86,9 +87,7 @@ def enqueue_deliveries(
     return len(rows)
 
 
-def claim_due(
-    session: Session, *, now: datetime, limit: int, lease: timedelta
-) -> list[Delivery]:
+def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
     """Lease up to ``limit`` due pending deliveries until ``now + lease``, oldest due first.
 
     The caller commits right after, before any HTTP work, so the lease is visible to other
@@ -147,10 +146,22 @@ def load_signers(session: Session, actor_ids: Iterable[int]) -> dict[int, Signer
     return {aid: Signer(key_id, pem) for aid, key_id, pem in rows if key_id and pem}
 
 
-def _pending(delivery_id: int) -> tuple[object, ...]:
+def _pending(delivery_id: int) -> ColumnElement[bool]:
     # Transitions only apply to pending rows: a late answer from a worker whose lease ran
     # out must not resurrect a row another worker already settled or an admin dropped.
-    return (Delivery.id == delivery_id, Delivery.state == "pending")
+    return and_(Delivery.id == delivery_id, Delivery.state == "pending")
+
+
+def _update(session: Session, where: ColumnElement[bool], values: dict[str, Any]) -> int:
+    """One UPDATE of the deliveries matching ``where``; returns how many rows changed."""
+    result = session.execute(
+        update(Delivery)
+        .where(where)
+        .values(**values)
+        # Rows are settled by id in bulk; no loaded objects need reconciling.
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def _clip(text: str | None) -> str | None:
@@ -162,20 +173,15 @@ def _clip(text: str | None) -> str | None:
 
 def mark_sent(session: Session, delivery_id: int, *, now: datetime, status: int) -> bool:
     """Record a delivery the remote accepted; False if the row was no longer pending."""
-    result = session.execute(
-        update(Delivery)
-        .where(*_pending(delivery_id))
-        .values(
-            state="sent",
-            attempts=Delivery.attempts + 1,
-            sent_at=now,
-            locked_until=None,
-            last_status=status,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
+    values = {
+        "state": "sent",
+        "attempts": Delivery.attempts + 1,
+        "sent_at": now,
+        "locked_until": None,
+        "last_status": status,
+        "last_error": None,
+    }
+    return _update(session, _pending(delivery_id), values) > 0
 
 
 def reschedule(
@@ -188,39 +194,34 @@ def reschedule(
     """Count a failed attempt and schedule the next one, as a RETRY decision says."""
     if decision.next_attempt_at is None:
         raise ValueError(f"reschedule needs a RETRY decision with a time, got {decision!r}")
-    result = session.execute(
-        update(Delivery)
-        .where(*_pending(delivery_id))
-        .values(
-            attempts=Delivery.attempts + 1,
-            next_attempt_at=decision.next_attempt_at,
-            locked_until=None,
-            last_status=status,
-            last_error=_clip(decision.reason),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
+    values = {
+        "attempts": Delivery.attempts + 1,
+        "next_attempt_at": decision.next_attempt_at,
+        "locked_until": None,
+        "last_status": status,
+        "last_error": _clip(decision.reason),
+    }
+    return _update(session, _pending(delivery_id), values) > 0
 
 
 def postpone(session: Session, delivery_ids: Sequence[int], *, until: datetime) -> int:
     """Release leased rows untried (host's breaker is open): no attempt is counted."""
     if not delivery_ids:
         return 0
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(list(delivery_ids)), Delivery.state == "pending")
-        .values(next_attempt_at=until, locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)
+    where = and_(Delivery.id.in_(list(delivery_ids)), Delivery.state == "pending")
+    return _update(session, where, {"next_attempt_at": until, "locked_until": None})
 
 
 def mark_dead(
-    session: Session, delivery_id: int, *, status: int | None, reason: str, count_attempt: bool = True
+    session: Session,
+    delivery_id: int,
+    *,
+    status: int | None,
+    reason: str,
+    count_attempt: bool = True,
 ) -> bool:
     """Dead-letter a delivery, keeping why in ``last_error`` for the operator."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "state": "dead",
         "locked_until": None,
         "last_status": status,
@@ -228,47 +229,36 @@ def mark_dead(
     }
     if count_attempt:
         values["attempts"] = Delivery.attempts + 1
-    result = session.execute(
-        update(Delivery)
-        .where(*_pending(delivery_id))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
+    return _update(session, _pending(delivery_id), values) > 0
 
 
 def drop_for_domain(session: Session, domain: str, *, reason: str | None = None) -> int:
     """Drop every pending delivery to ``domain`` (an unlinked hub); returns how many."""
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.domain == domain.lower(), Delivery.state == "pending")
-        .values(
-            state="dropped",
-            locked_until=None,
-            last_error=_clip(reason or f"{domain.lower()} is no longer a linked or allowed hub"),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)
+    domain = domain.lower()
+    values = {
+        "state": "dropped",
+        "locked_until": None,
+        "last_error": _clip(reason or f"{domain} is no longer a linked or allowed hub"),
+    }
+    return _update(session, and_(Delivery.domain == domain, Delivery.state == "pending"), values)
 
 
 def requeue_dead(session: Session, ids: Iterable[int], *, now: datetime | None = None) -> int:
     """Give dead deliveries a fresh start (an operator's "retry"); returns how many."""
-    ids = list(ids)
-    if not ids:
+    wanted = list(ids)
+    if not wanted:
         return 0
     now = now or utcnow()
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.state == "dead")
-        # The retry horizon is counted from created_at (see outbox.worker), so a requeued
-        # row gets a whole new horizon instead of dying on its first failure.
-        .values(
-            state="pending", attempts=0, next_attempt_at=now, locked_until=None, created_at=now
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)
+    # The retry horizon is counted from created_at (see outbox.worker), so a requeued row
+    # gets a whole new horizon instead of dying on its first failure.
+    values = {
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "locked_until": None,
+        "created_at": now,
+    }
+    return _update(session, and_(Delivery.id.in_(wanted), Delivery.state == "dead"), values)
 
 
 def stats(session: Session) -> dict[str, int]:

@@ -1,10 +1,13 @@
 """The delivery worker: claim due rows, POST them concurrently, settle each by the retry policy.
 
-One batch at a time: claim (lease + commit), deliver under a global and a per-host limit,
-then record every result in one transaction (SQLite commits are fsync-bound, so they are
-grouped). A worker killed at any point loses nothing: its rows stay pending under a lease
-that expires, and another worker sends them again (at-least-once; receivers dedupe by
-activity id). Several workers may run at once; on PostgreSQL they skip each other's rows.
+Rows are claimed (lease + commit) before any HTTP work, sent under a global and a per-host
+limit, and their results written back in grouped transactions (SQLite commits are
+fsync-bound). `run_once()` does one whole batch, for tests; `run_forever()` keeps a window
+of `batch` deliveries in flight and claims more as slots free up, so one stalled host holds
+only its own slots, not every other hub's deliveries. A worker killed at any point loses
+nothing: its rows stay pending under a lease that expires, and another worker sends them
+again (at-least-once; receivers dedupe by activity id). Several workers may run at once; on
+PostgreSQL they skip each other's rows.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +35,9 @@ from outbox.deliver import DeliveryOutcome, deliver
 from outbox.retry import Action, decide, parse_retry_after
 
 log = logging.getLogger("voisins.delivery")
+_T = TypeVar("_T")
 
-Kind = Literal["attempted", "postponed", "dropped", "unsendable"]
+Kind = Literal["attempted", "postponed", "deferred", "dropped", "unsendable"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,26 @@ class _Result:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """Leased rows with the bodies and signing keys they need, loaded in the same transaction."""
+
+    rows: list[Delivery]
+    payloads: dict[int, bytes]
+    signers: dict[int, Signer]
+
+
+class _Limits:
+    """At most `overall` deliveries in flight, and at most `per_host` to any one host."""
+
+    def __init__(self, overall: int, per_host: int) -> None:
+        self.overall = asyncio.Semaphore(overall)
+        # One per host seen; only linked hubs are ever contacted, so this stays small.
+        self.hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(per_host)
+        )
+
+
 @dataclass
 class WorkerCounters:
     """Running totals since the worker started, for logs and benchmarks."""
@@ -54,6 +80,7 @@ class WorkerCounters:
     dead: int = 0
     dropped: int = 0
     postponed: int = 0
+    deferred: int = 0
 
 
 class _HubLike(Protocol):
@@ -81,6 +108,12 @@ class DeliveryWorker:
     # Longer than the fetcher's deadline, so a live worker's batch never outlasts its lease.
     lease: timedelta = timedelta(seconds=60)
     idle_poll: float = 0.5
+    # How long a claimed row may wait for a free slot: past that its host is stalling (or
+    # every slot is), so the row is released for later rather than pinning the window.
+    slot_wait: float = 2.0
+    # Results are recorded in groups, at the latest this long after the first one finished.
+    settle_after: float = 0.05
+    defer_for: timedelta = timedelta(seconds=10)
     is_allowed: Callable[[str], bool] | None = None
     rng: Callable[[], float] = random.random
     give_up_after: timedelta = timedelta(days=7)
@@ -100,67 +133,69 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries, send them, record results; returns rows claimed."""
-        # Sync SQLAlchemy in a thread: the web process shares this event loop.
-        rows, payloads, signers = await asyncio.to_thread(self._claim, self.clock())
-        if not rows:
-            return 0
-        self.counters.claimed += len(rows)
-        results = await self._send_all(rows, payloads, signers)
-        await asyncio.to_thread(self._settle, results)
-        return len(rows)
+        claimed = await asyncio.to_thread(self._claim, self.clock(), self.batch)
+        limits = _Limits(self.concurrency, self.per_host)
+        results = await asyncio.gather(*(self._send_one(r, claimed, limits) for r in claimed.rows))
+        if results:
+            await asyncio.to_thread(self._settle, list(results))
+        return len(results)
 
-    def _claim(
-        self, now: datetime
-    ) -> tuple[list[Delivery], dict[int, bytes], dict[int, Signer]]:
-        """Lease a batch and load its bodies and keys; committed before any HTTP work."""
+    def _claim(self, now: datetime, limit: int) -> _Claimed:
+        """Lease due rows and load their bodies and keys; committed before any HTTP work."""
+        # Sync SQLAlchemy, called through a thread: the web process shares this event loop.
         with transaction(self.sessions) as session:
-            rows = queue.claim_due(session, now=now, limit=self.batch, lease=self.lease)
-            if not rows:
-                return [], {}, {}
+            rows = queue.claim_due(session, now=now, limit=limit, lease=self.lease)
             payloads = queue.load_payloads(session, (r.activity_id for r in rows))
             signers = queue.load_signers(session, (r.actor_id for r in rows))
-        return rows, payloads, signers
+        self.counters.claimed += len(rows)
+        return _Claimed(rows, payloads, signers)
 
-    async def _send_all(
-        self, rows: list[Delivery], payloads: Mapping[int, bytes], signers: Mapping[int, Signer]
-    ) -> list[_Result]:
-        """Deliver the batch concurrently: at most `concurrency` in all, `per_host` per host."""
-        overall = asyncio.Semaphore(self.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = {}
-
-        async def one(row: Delivery) -> _Result:
-            assert self.is_allowed is not None
-            if not self.is_allowed(row.domain):
-                return _Result(row, "dropped", reason=f"{row.domain} is no longer a linked hub")
-            payload, signer = payloads.get(row.activity_id), signers.get(row.actor_id)
-            if payload is None or signer is None:
-                return _Result(row, "unsendable", reason="activity or its author's key is gone")
-            host = hosts.setdefault(row.domain, asyncio.Semaphore(self.per_host))
-            # Host slot first: a task queued behind a busy host must not hold a global slot.
-            async with host, overall:
-                # Asked as late as possible, so rows queued behind failures see the circuit
-                # open and are not sent to a host that just went down.
-                if not self.breaker.allow(row.domain, self._seconds()):
-                    return _Result(row, "postponed")
-                outcome = await deliver(self.fetcher, row, payload, signer)
-            self._record_health(row.domain, outcome)
+    async def _send_one(self, row: Delivery, claimed: _Claimed, limits: _Limits) -> _Result:
+        """Deliver one claimed row within the limits; never raises but for cancellation."""
+        try:
+            return await self._attempt(row, claimed, limits)
+        except Exception as exc:  # a bug of ours, not a remote problem (those are outcomes)
+            # Counted as a failed attempt with the reason, so the row neither spins nor vanishes.
+            log.error("delivery %s to %s failed internally", row.id, row.inbox_url, exc_info=exc)
+            outcome = DeliveryOutcome(status=None, error=f"internal error: {exc!r}")
             return _Result(row, "attempted", outcome)
 
-        gathered = await asyncio.gather(*(one(r) for r in rows), return_exceptions=True)
-        results: list[_Result] = []
-        for row, item in zip(rows, gathered, strict=True):
-            if isinstance(item, _Result):
-                results.append(item)
-            elif isinstance(item, Exception):
-                # A bug in our own code, not a remote problem: count it as a failed attempt
-                # with the reason, so the row neither spins nor vanishes.
-                log.error("delivery %s to %s failed internally", row.id, row.inbox_url,
-                          exc_info=item)
-                outcome = DeliveryOutcome(status=None, error=f"internal error: {item!r}")
-                results.append(_Result(row, "attempted", outcome))
-            else:
-                raise item  # CancelledError and friends: stop, leases cover the rows.
-        return results
+    async def _attempt(self, row: Delivery, claimed: _Claimed, limits: _Limits) -> _Result:
+        if not self._allowed(row.domain):
+            return _Result(row, "dropped", reason=f"{row.domain} is no longer a linked hub")
+        payload = claimed.payloads.get(row.activity_id)
+        signer = claimed.signers.get(row.actor_id)
+        if payload is None or signer is None:
+            return _Result(row, "unsendable", reason="activity or its author's key is gone")
+        host = limits.hosts[row.domain]
+        try:
+            async with asyncio.timeout(self.slot_wait):
+                # Host slot first: a task queued behind a busy host must not hold a global one.
+                await host.acquire()
+                try:
+                    await limits.overall.acquire()
+                except BaseException:
+                    host.release()
+                    raise
+        except TimeoutError:
+            self.counters.deferred += 1
+            return _Result(row, "deferred")
+        try:
+            # Asked as late as possible, so rows queued behind failures see the circuit
+            # open and are not sent to a host that just went down.
+            if not self.breaker.allow(row.domain, self._seconds()):
+                return _Result(row, "postponed")
+            outcome = await deliver(self.fetcher, row, payload, signer)
+        finally:
+            limits.overall.release()
+            host.release()
+        if outcome.refused:
+            # Refused before sending: an unlinked hub is dropped; anything else (plain http…)
+            # would be refused again, so it is dead-lettered visibly.
+            kind: Kind = "unsendable" if self._allowed(row.domain) else "dropped"
+            return _Result(row, kind, outcome, reason=f"refused: {outcome.error}")
+        self._record_health(row.domain, outcome)
+        return _Result(row, "attempted", outcome)
 
     def _seconds(self) -> float:
         # The breaker runs on the injected clock too, so one frozen clock drives both.
@@ -168,8 +203,6 @@ class DeliveryWorker:
 
     def _record_health(self, domain: str, outcome: DeliveryOutcome) -> None:
         """Tell the breaker whether the host answered like a healthy server."""
-        if outcome.refused:
-            return
         status = outcome.status
         if status is None or status >= 500 or status in (408, 429):
             self.breaker.record_failure(domain, self._seconds())
@@ -178,37 +211,36 @@ class DeliveryWorker:
             self.breaker.record_success(domain, self._seconds())
 
     def _settle(self, results: list[_Result]) -> None:
-        """Write every result of the batch back in one transaction."""
+        """Write a group of results back in one transaction."""
         now = self.clock()
         postponed: list[int] = []
+        deferred: list[int] = []
         dropped_domains: set[str] = set()
         with transaction(self.sessions) as session:
             for result in results:
-                row, outcome = result.row, result.outcome
+                row = result.row
                 if result.kind == "postponed":
                     postponed.append(row.id)
-                elif result.kind == "dropped" or (
-                    outcome is not None and outcome.refused and not self._allowed(row.domain)
-                ):
+                elif result.kind == "deferred":
+                    deferred.append(row.id)
+                elif result.kind == "dropped":
                     dropped_domains.add(row.domain)
-                elif result.kind == "unsendable" or outcome is None:
+                elif result.kind == "unsendable" or result.outcome is None:
                     queue.mark_dead(session, row.id, status=None, reason=result.reason,
-                                    count_attempt=False)
-                    self.counters.dead += 1
-                elif outcome.refused:
-                    # Refused locally for a reason other than the peer list (plain http …):
-                    # the same URL will be refused again, so dead-letter it visibly.
-                    queue.mark_dead(session, row.id, status=None,
-                                    reason=f"refused: {outcome.error}", count_attempt=False)
+                                    count_attempt=False)  # fmt: skip
                     self.counters.dead += 1
                 else:
-                    self._apply(session, row, outcome, now)
+                    self._apply(session, row, result.outcome, now)
             if postponed:
                 # Back after about one cooldown, jittered so a host's rows do not return in
                 # one burst; the breaker lets a single probe through when they do.
                 delay = self.breaker.cooldown * (0.5 + 0.5 * self.rng())
                 queue.postpone(session, postponed, until=now + timedelta(seconds=delay))
                 self.counters.postponed += len(postponed)
+            if deferred:
+                # Never tried, so no attempt is counted; jittered like the postponed ones.
+                later = now + self.defer_for * (0.5 + 0.5 * self.rng())
+                queue.postpone(session, deferred, until=later)
             for domain in sorted(dropped_domains):
                 self.counters.dropped += queue.drop_for_domain(session, domain)
 
@@ -254,47 +286,110 @@ class DeliveryWorker:
             running = None
         if loop is None or running is loop:
             self._wakeup.set()
-        else:
+        elif not loop.is_closed():  # after shutdown there is no one left to wake
             loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Loop on run_once until ``stop`` is set; when idle, wait for wake() or a short poll."""
+        """Deliver until ``stop`` is set, keeping up to `batch` rows in flight; then drain.
+
+        Claims again as soon as a quarter of the window is free and more rows may be due
+        (the last claim was full, wake() was called, or `idle_poll` passed, for retries
+        falling due and leases expiring). On stop, what is in flight finishes (bounded by
+        the fetcher's deadline) and is recorded; on cancellation it is left to its lease.
+        """
         self._loop = asyncio.get_running_loop()
         # A fresh event bound to this loop (a worker object may outlive one asyncio.run).
         self._wakeup = asyncio.Event()
-        while not stop.is_set():
-            # Cleared before claiming: a wake() during the batch makes the next wait return
-            # at once instead of being lost.
-            self._wakeup.clear()
-            try:
-                claimed = await self.run_once()
-            except Exception:  # noqa: BLE001 - a service loop must outlive a DB outage
-                # Logged with its traceback; the batch's rows stay leased and come back when
-                # the lease runs out, so retrying after a pause is safe.
-                log.exception("delivery batch failed; retrying after %.1f s", self.idle_poll)
-                claimed = 0
-            if claimed == 0:
-                await self._idle(stop)
-
-    async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait for wake(), stop, or the poll interval (leases expiring, retries falling due)."""
-        waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
+        limits = _Limits(self.concurrency, self.per_host)
+        flying: set[asyncio.Task[_Result]] = set()
+        done: list[_Result] = []  # finished, not yet recorded
+        stopping = asyncio.ensure_future(stop.wait())
+        more_due, last_claim, first_done = True, float("-inf"), 0.0
         try:
-            await asyncio.wait(waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
+            while not stop.is_set():
+                room = self.batch - len(flying)
+                poll_due = time.monotonic() - last_claim >= self.idle_poll
+                if self._has_room(room) and (more_due or poll_due or self._wakeup.is_set()):
+                    # Cleared before claiming: a wake() during the claim is not lost.
+                    self._wakeup.clear()
+                    last_claim = time.monotonic()
+                    claimed = await self._in_thread(self._claim, self.clock(), room)
+                    claimed = claimed or _Claimed([], {}, {})
+                    for row in claimed.rows:
+                        flying.add(asyncio.create_task(self._send_one(row, claimed, limits)))
+                    # A full claim means more rows may be waiting: claim again once room frees.
+                    more_due = bool(claimed.rows) and len(claimed.rows) == room
+                # Wake for a completion or stop; with room, for wake() or the poll too (without
+                # room they could not be acted on and would spin); and to record results.
+                can_claim = self._has_room(self.batch - len(flying))
+                timeouts = [self.idle_poll - (time.monotonic() - last_claim)] if can_claim else []
+                if done:
+                    timeouts.append(self.settle_after - (time.monotonic() - first_done))
+                await self._wait(flying, stopping, can_claim, min(timeouts, default=None))
+                finished = {task for task in flying if task.done()}
+                flying -= finished
+                if finished and not done:
+                    first_done = time.monotonic()
+                done += [task.result() for task in finished]
+                # Grouped: one transaction for many results, yet none waits long.
+                if done and (len(done) >= self.batch // 4 or not flying
+                             or time.monotonic() - first_done >= self.settle_after):  # fmt: skip
+                    await self._in_thread(self._settle, done)
+                    done = []
+            if flying:
+                finished, _ = await asyncio.wait(flying)
+                done += [task.result() for task in finished]
+                flying.clear()
+            if done:
+                await self._in_thread(self._settle, done)
         finally:
-            for waiter in waiters:
-                waiter.cancel()
+            stopping.cancel()
+            for task in flying:
+                task.cancel()
+
+    def _has_room(self, room: int) -> bool:
+        # Refill in chunks, not one row per completion: each claim is a transaction.
+        return room >= max(1, self.batch // 4)
+
+    async def _wait(
+        self,
+        flying: set[asyncio.Task[_Result]],
+        stopping: asyncio.Future[Any],
+        watch_wake: bool,
+        timeout: float | None,
+    ) -> None:
+        """Sleep until a delivery finishes, stop is asked, the timeout, or (if asked) wake()."""
+        waiters: set[asyncio.Future[Any]] = {*flying, stopping}
+        waking = asyncio.ensure_future(self._wakeup.wait()) if watch_wake else None
+        if waking is not None:
+            waiters.add(waking)
+        try:
+            await asyncio.wait(
+                waiters,
+                timeout=None if timeout is None else max(0.0, timeout),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if waking is not None:
+                waking.cancel()
+
+    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T | None:
+        """Run a database step in a thread; log a failure and go on (None), for the loop."""
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except Exception:  # a service loop must outlive a database outage
+            # A failed claim is retried at the next poll; failed results keep their lease,
+            # so those rows are sent again once it runs out.
+            log.exception("delivery %s failed; going on", fn.__name__.strip("_"))
+            return None
 
 
 # --- wiring into a hub ----------------------------------------------------------------------
 
-_OPTIONS = {
-    "concurrency": int,
-    "per_host": int,
-    "batch": int,
-    "lease_seconds": float,
-    "idle_poll_seconds": float,
-}
+# fmt: off
+_OPTIONS = {"concurrency": int, "per_host": int, "batch": int, "lease_seconds": float,
+            "idle_poll_seconds": float, "slot_wait_seconds": float}
+# fmt: on
 
 
 def delivery_options(settings: Settings) -> dict[str, Any]:
@@ -315,8 +410,8 @@ def delivery_options(settings: Settings) -> dict[str, Any]:
             raise ConfigError(f"delivery.{key}", f"must be a positive number, got {value!r}")
         if key == "lease_seconds":
             options["lease"] = timedelta(seconds=number)
-        elif key == "idle_poll_seconds":
-            options["idle_poll"] = number
+        elif key.endswith("_seconds"):
+            options[key.removesuffix("_seconds")] = number
         else:
             options[key] = number
     return options
@@ -332,10 +427,8 @@ async def start_delivery_worker(
     """
     if hub.fetcher is None:
         raise RuntimeError("start_federation(hub) must run before start_delivery_worker(hub)")
-    worker = DeliveryWorker(
-        hub.sessions, hub.fetcher, is_allowed=hub.peers.is_allowed,
-        **delivery_options(hub.settings),
-    )
+    options = delivery_options(hub.settings)
+    worker = DeliveryWorker(hub.sessions, hub.fetcher, is_allowed=hub.peers.is_allowed, **options)
     hub.extras["delivery_worker"] = worker
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop), name="delivery-worker")

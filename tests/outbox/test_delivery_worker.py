@@ -31,7 +31,12 @@ from fedi.models import Actor, Delivery, OutboxActivity
 from fedi.signatures import verify_request
 from outbox import queue
 from outbox.breaker import CircuitBreaker
-from outbox.worker import DeliveryWorker, delivery_options, start_delivery_worker, stop_delivery_worker
+from outbox.worker import (
+    DeliveryWorker,
+    delivery_options,
+    start_delivery_worker,
+    stop_delivery_worker,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 Reply = int | tuple[int, dict[str, str]] | Exception
@@ -61,6 +66,7 @@ class FakeRemote:
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     max_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     block: asyncio.Event | None = None
+    stalled: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def to(self, host: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.host == host]
@@ -76,6 +82,8 @@ class FakeRemote:
         try:
             if self.block is not None:
                 await self.block.wait()
+            if host in self.stalled:
+                await self.stalled[host].wait()
             if self.latency:
                 # Simulated service time so that concurrent requests overlap.
                 await asyncio.sleep(self.latency)
@@ -105,12 +113,23 @@ class World:
     def post(self, inboxes: list[str]) -> OutboxActivity:
         aid = new_id()
         uri = f"{self.author.uri}/activities/{aid}"
-        payload = {"@context": "https://www.w3.org/ns/activitystreams", "id": uri,
-                   "type": "Create", "actor": self.author.uri, "to": ["https://b.example/members"],
-                   "object": {"id": f"{uri}/note", "type": "Note", "content": "Café à 19 h"}}
+        payload = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": uri,
+            "type": "Create",
+            "actor": self.author.uri,
+            "to": ["https://b.example/members"],
+            "object": {"id": f"{uri}/note", "type": "Note", "content": "Café à 19 h"},
+        }
         with transaction(self.sessions) as session:
-            activity = OutboxActivity(id=aid, uri=uri, actor_id=self.author.id, type="Create",
-                                      object_uri=f"{uri}/note", payload=payload)
+            activity = OutboxActivity(
+                id=aid,
+                uri=uri,
+                actor_id=self.author.id,
+                type="Create",
+                object_uri=f"{uri}/note",
+                payload=payload,
+            )
             session.add(activity)
             queue.enqueue_deliveries(session, activity, inboxes, now=self.clock())
         return activity
@@ -137,20 +156,27 @@ def world(
     from fedi.services.accounts import create_user
 
     config = tmp_path / "voisins.toml"
-    config.write_text(render_config(domain="sender.test", name="Sender", territory=["75011"],
-                                    database_url=new_database_url(db_backend, "worker")))
+    config.write_text(
+        render_config(
+            domain="sender.test",
+            name="Sender",
+            territory=["75011"],
+            database_url=new_database_url(db_backend, "worker"),
+        )
+    )
     settings = load_settings(str(config), env={})
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     with transaction(sessions) as session:
-        user = create_user(session, settings, "alice", email="alice@sender.test",
-                           password="alice-password")
+        user = create_user(
+            session, settings, "alice", email="alice@sender.test", password="alice-password"
+        )
         author = session.get(Actor, user.actor_id)
         assert author is not None
     remote = FakeRemote()
     clock = Clock(T0)
-    allowed = {"b.example", "c.example", "down.example", "up.example"}
+    allowed = {"b.example", "c.example", "down.example", "up.example", "stalled.example"}
     client = httpx.AsyncClient(transport=httpx.MockTransport(remote.handle))
     fetcher = Fetcher(client, is_allowed=lambda d: d in allowed, allow_http=False, clock=clock)
     yield World(settings, sessions, author, remote, clock, allowed, fetcher)
@@ -174,8 +200,14 @@ def test_202__sent_once_with_a_valid_signature(world: World) -> None:
     body = world.remote.bodies[0]
     assert json.loads(body) == activity.payload
     assert request.headers["content-type"] == "application/activity+json"
-    check = verify_request("POST", request.url.raw_path.decode(), request.headers, body,
-                           public_key_pem=world.author.public_key_pem or "", now=T0)
+    check = verify_request(
+        "POST",
+        request.url.raw_path.decode(),
+        request.headers,
+        body,
+        public_key_pem=world.author.public_key_pem or "",
+        now=T0,
+    )
     assert check.ok, check.detail
     assert check.key_id == world.author.key_id
     assert run(world.worker().run_once()) == 0
@@ -224,7 +256,10 @@ def test_429_with_retry_after__next_attempt_not_before_it(world: World, form: st
     run(worker.run_once())
     (row,) = world.rows()
     assert (row.state, row.last_status, row.next_attempt_at) == (
-        "pending", 429, T0 + timedelta(hours=1))
+        "pending",
+        429,
+        T0 + timedelta(hours=1),
+    )
 
     world.clock.advance(seconds=3599)
     assert run(worker.run_once()) == 0
@@ -259,7 +294,9 @@ def test_domain_no_longer_allowed__dropped_without_a_request(world: World) -> No
     world.allowed.discard("b.example")
     assert run(world.worker().run_once()) == 2
     assert [(r.domain, r.state) for r in world.rows()] == [
-        ("b.example", "dropped"), ("c.example", "sent")]
+        ("b.example", "dropped"),
+        ("c.example", "sent"),
+    ]
     assert [r.url.host for r in world.remote.requests] == ["c.example"]
 
 
@@ -281,8 +318,10 @@ def test_breaker__opens_after_repeated_failures_and_skips_the_host(world: World)
     tried, skipped = down[:3], down[3:]
     assert all((r.attempts, r.last_status) == (1, 503) for r in tried)
     # Skipped rows were not attempted: no attempt counted, back after about one cooldown.
-    assert all((r.state, r.attempts, r.last_status, r.locked_until) == ("pending", 0, None, None)
-               for r in skipped)
+    assert all(
+        (r.state, r.attempts, r.last_status, r.locked_until) == ("pending", 0, None, None)
+        for r in skipped
+    )
     assert all(r.next_attempt_at == T0 + timedelta(seconds=60) for r in skipped)
     assert [r.state for r in world.rows() if r.domain == "up.example"] == ["sent"]
 
@@ -338,8 +377,9 @@ def test_killed_mid_delivery__another_worker_sends_after_the_lease(world: World)
 
     run(die_mid_delivery())
     world.remote.block = None
-    assert all((r.state, r.attempts, r.locked_until) == ("pending", 0, T0 + lease)
-               for r in world.rows())
+    assert all(
+        (r.state, r.attempts, r.locked_until) == ("pending", 0, T0 + lease) for r in world.rows()
+    )
     other = world.worker(lease=lease)
     assert run(other.run_once()) == 0  # still leased by the dead worker
     world.clock.advance(seconds=60)
@@ -367,11 +407,73 @@ def test_run_forever__wake_starts_a_delivery_without_waiting_for_the_poll(world:
     run(scenario())
 
 
+def test_run_forever__a_stalled_host_does_not_hold_back_the_others(world: World) -> None:
+    async def scenario() -> None:
+        release = world.remote.stalled["stalled.example"] = asyncio.Event()
+        world.post(["https://stalled.example/inbox", "https://b.example/inbox"])
+        worker = world.worker(idle_poll=60.0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run_forever(stop))
+        async with asyncio.timeout(10):
+            while world.stats()["sent"] != 1:
+                await asyncio.sleep(0.01)
+            # A later post goes out while the stalled POST is still hanging.
+            await asyncio.to_thread(world.post, ["https://b.example/inbox"])
+            worker.wake()
+            while world.stats()["sent"] != 2:
+                await asyncio.sleep(0.01)
+        assert world.remote.in_flight["stalled.example"] == 1
+        # Stopping lets what is in flight finish, and records it.
+        stop.set()
+        release.set()
+        await asyncio.wait_for(task, 10)
+        assert world.stats() == {"pending": 0, "sent": 3, "dead": 0, "dropped": 0}
+        assert len(world.remote.requests) == 3
+
+    run(scenario())
+
+
+def test_slot_wait__rows_stuck_behind_a_stalled_host_are_released_untried(world: World) -> None:
+    release = world.remote.stalled["stalled.example"] = asyncio.Event()
+    for _ in range(3):
+        world.post(["https://stalled.example/inbox"])
+    world.post(["https://b.example/inbox"])
+    worker = world.worker(per_host=1, slot_wait=0.05)
+
+    async def scenario() -> int:
+        task = asyncio.create_task(worker.run_once())
+        async with asyncio.timeout(10):
+            while worker.counters.deferred < 2:
+                await asyncio.sleep(0.01)
+        release.set()
+        return await task
+
+    assert run(scenario()) == 4
+    stalled = [r for r in world.rows() if r.domain == "stalled.example"]
+    assert [(r.state, r.attempts) for r in stalled] == [("sent", 1), ("pending", 0), ("pending", 0)]
+    # Released untried: no attempt, no lease, back after `defer_for` (jitter pinned to 1.0).
+    assert all(
+        (r.locked_until, r.last_status, r.next_attempt_at)
+        == (None, None, T0 + timedelta(seconds=10))
+        for r in stalled[1:]
+    )
+    assert len(world.remote.to("stalled.example")) == 1
+    assert [r.state for r in world.rows() if r.domain == "b.example"] == ["sent"]
+
+
 def test_delivery_options__read_from_the_delivery_table(world: World) -> None:
     settings = dataclasses.replace(
-        world.settings, extra={"delivery": {"lease_seconds": "5", "batch": 8, "per_host": 2}})
-    assert delivery_options(settings) == {"lease": timedelta(seconds=5), "batch": 8,
-                                          "per_host": 2}
+        world.settings,
+        extra={
+            "delivery": {"lease_seconds": "5", "batch": 8, "per_host": 2, "slot_wait_seconds": 0.5}
+        },
+    )
+    assert delivery_options(settings) == {
+        "lease": timedelta(seconds=5),
+        "batch": 8,
+        "per_host": 2,
+        "slot_wait": 0.5,
+    }
     for bad in ({"lease": 5}, {"batch": "many"}, {"concurrency": 0}, {"batch": True}):
         with pytest.raises(ConfigError):
             delivery_options(dataclasses.replace(world.settings, extra={"delivery": bad}))

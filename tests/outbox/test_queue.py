@@ -57,9 +57,17 @@ def new_activity(author: Actor) -> OutboxActivity:
     aid = new_id()
     uri = f"{author.uri}/activities/{aid}"
     return OutboxActivity(
-        id=aid, uri=uri, actor_id=author.id, type="Create", object_uri=f"{uri}/note",
-        payload={"id": uri, "type": "Create", "actor": author.uri,
-                 "object": {"id": f"{uri}/note", "type": "Note", "content": "Bonjour"}},
+        id=aid,
+        uri=uri,
+        actor_id=author.id,
+        type="Create",
+        object_uri=f"{uri}/note",
+        payload={
+            "id": uri,
+            "type": "Create",
+            "actor": author.uri,
+            "object": {"id": f"{uri}/note", "type": "Note", "content": "Bonjour"},
+        },
     )
 
 
@@ -68,15 +76,22 @@ def world(
     db_backend: str, new_database_url: Callable[[str, str], str], tmp_path: Path
 ) -> Iterator[World]:
     config = tmp_path / "voisins.toml"
-    config.write_text(render_config(domain="sender.test", name="Sender", territory=["75011"],
-                                    database_url=new_database_url(db_backend, "outbox")))
+    config.write_text(
+        render_config(
+            domain="sender.test",
+            name="Sender",
+            territory=["75011"],
+            database_url=new_database_url(db_backend, "outbox"),
+        )
+    )
     settings = load_settings(str(config), env={})
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     with transaction(sessions) as session:
-        user = create_user(session, settings, "alice", email="alice@sender.test",
-                           password="alice-password")
+        user = create_user(
+            session, settings, "alice", email="alice@sender.test", password="alice-password"
+        )
         author = session.get(Actor, user.actor_id)
         assert author is not None
     yield World(settings, engine, sessions, author)
@@ -92,22 +107,33 @@ def claim(world: World, now: datetime, limit: int = 10) -> list[Delivery]:
 
 
 def test_enqueue__one_row_per_distinct_inbox_with_lowercase_domain(world: World) -> None:
-    activity = world.post([
-        "https://B.Example/inbox", "https://B.Example/inbox", "https://c.example:8443/users/x/inbox",
-    ])
+    activity = world.post(
+        [
+            "https://B.Example/inbox",
+            "https://B.Example/inbox",
+            "https://c.example:8443/users/x/inbox",
+        ]
+    )
     rows = world.rows()
     assert [(r.inbox_url, r.domain) for r in rows] == [
         ("https://B.Example/inbox", "b.example"),
         ("https://c.example:8443/users/x/inbox", "c.example:8443"),
     ]
-    assert all(r.state == "pending" and r.attempts == 0 and r.activity_id == activity.id
-               and r.actor_id == world.author.id and r.next_attempt_at == T0 for r in rows)
+    assert all(
+        r.state == "pending"
+        and r.attempts == 0
+        and r.activity_id == activity.id
+        and r.actor_id == world.author.id
+        and r.next_attempt_at == T0
+        for r in rows
+    )
 
     # Enqueueing the same activity again adds only the new inbox instead of failing the
     # caller's transaction on the (activity_id, inbox_url) unique key.
     with transaction(world.sessions) as session:
         added = queue.enqueue_deliveries(
-            session, activity, ["https://B.Example/inbox", "https://d.example/inbox"], now=T0)
+            session, activity, ["https://B.Example/inbox", "https://d.example/inbox"], now=T0
+        )
     assert added == 1
     assert len(world.rows()) == 3
 
@@ -119,7 +145,9 @@ def test_enqueue__commits_or_rolls_back_with_the_post(world: World) -> None:
         assert queue.enqueue_deliveries(session, activity, ["https://b.example/inbox"]) == 1
         raise RuntimeError("the post failed after its deliveries were queued")
     with world.sessions() as session:
-        assert session.scalar(select(OutboxActivity).where(OutboxActivity.id == activity.id)) is None
+        assert (
+            session.scalar(select(OutboxActivity).where(OutboxActivity.id == activity.id)) is None
+        )
     assert world.rows() == []
 
 
@@ -164,7 +192,7 @@ def test_claim__takes_only_rows_that_are_due_oldest_first(world: World) -> None:
 
 def test_claim__ignores_rows_that_are_not_pending(world: World) -> None:
     world.post(["https://a.example/inbox", "https://b.example/inbox", "https://c.example/inbox"])
-    a, b, c = world.rows()
+    a, b, _ = world.rows()
     with transaction(world.sessions) as session:
         queue.mark_sent(session, a.id, now=T0, status=202)
         queue.mark_dead(session, b.id, status=410, reason="gone")
@@ -178,22 +206,30 @@ def test_claim__concurrent_workers_skip_locked_rows_on_postgresql(
 ) -> None:
     """Two workers claiming at once get disjoint rows, and the second does not wait."""
     config = tmp_path / "voisins.toml"
-    config.write_text(render_config(domain="sender.test", name="S", territory=["75011"],
-                                    database_url=new_database_url("postgresql", "skip")))
+    config.write_text(
+        render_config(
+            domain="sender.test",
+            name="S",
+            territory=["75011"],
+            database_url=new_database_url("postgresql", "skip"),
+        )
+    )
     settings = load_settings(str(config), env={})
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     try:
         with transaction(sessions) as session:
-            user = create_user(session, settings, "alice", email="a@sender.test",
-                               password="alice-password")
+            user = create_user(
+                session, settings, "alice", email="a@sender.test", password="alice-password"
+            )
             author = session.get(Actor, user.actor_id)
             assert author is not None
             activity = new_activity(author)
             session.add(activity)
             queue.enqueue_deliveries(
-                session, activity, [f"https://h{i}.example/inbox" for i in range(6)], now=T0)
+                session, activity, [f"https://h{i}.example/inbox" for i in range(6)], now=T0
+            )
 
         holding = threading.Event()
         release = threading.Event()
@@ -202,8 +238,9 @@ def test_claim__concurrent_workers_skip_locked_rows_on_postgresql(
         def first_worker() -> None:
             # Claims and keeps its transaction open, row locks held, like a slow commit.
             with transaction(sessions) as session:
-                first_ids.extend(r.id for r in queue.claim_due(session, now=T0, limit=3,
-                                                                lease=LEASE))
+                first_ids.extend(
+                    r.id for r in queue.claim_due(session, now=T0, limit=3, lease=LEASE)
+                )
                 holding.set()
                 release.wait(30)
 
@@ -234,7 +271,12 @@ def test_mark_sent__records_status_and_clears_the_lease(world: World) -> None:
         assert queue.mark_sent(session, row.id, now=T0 + timedelta(seconds=1), status=202)
     row = world.row(row.id)
     assert (row.state, row.attempts, row.last_status, row.locked_until, row.sent_at) == (
-        "sent", 1, 202, None, T0 + timedelta(seconds=1))
+        "sent",
+        1,
+        202,
+        None,
+        T0 + timedelta(seconds=1),
+    )
 
 
 def test_reschedule__counts_the_attempt_and_sets_the_next_one(world: World) -> None:
@@ -246,14 +288,17 @@ def test_reschedule__counts_the_attempt_and_sets_the_next_one(world: World) -> N
         assert queue.reschedule(session, row.id, decision, status=503)
     row = world.row(row.id)
     assert (row.state, row.attempts, row.next_attempt_at, row.locked_until) == (
-        "pending", 1, later, None)
+        "pending",
+        1,
+        later,
+        None,
+    )
     assert (row.last_status, row.last_error) == (503, "HTTP 503: maintenance")
     assert claim(world, later - timedelta(seconds=1)) == []
     assert [r.id for r in claim(world, later)] == [row.id]
 
     with pytest.raises(ValueError), transaction(world.sessions) as session:
-        queue.reschedule(session, row.id, RetryDecision(Action.SENT, None, "HTTP 202"),
-                         status=202)
+        queue.reschedule(session, row.id, RetryDecision(Action.SENT, None, "HTTP 202"), status=202)
 
 
 def test_postpone__releases_rows_without_counting_an_attempt(world: World) -> None:
@@ -262,8 +307,9 @@ def test_postpone__releases_rows_without_counting_an_attempt(world: World) -> No
     until = T0 + timedelta(seconds=60)
     with transaction(world.sessions) as session:
         assert queue.postpone(session, [r.id for r in rows], until=until) == 2
-    assert all((r.attempts, r.next_attempt_at, r.locked_until) == (0, until, None)
-               for r in world.rows())
+    assert all(
+        (r.attempts, r.next_attempt_at, r.locked_until) == (0, until, None) for r in world.rows()
+    )
 
 
 def test_mark_dead__keeps_the_reason_visible_and_is_final(world: World) -> None:
@@ -274,23 +320,37 @@ def test_mark_dead__keeps_the_reason_visible_and_is_final(world: World) -> None:
         # A late answer from a worker whose lease had run out cannot resurrect the row.
         assert not queue.mark_sent(session, row.id, now=T0, status=202)
         assert not queue.reschedule(
-            session, row.id, RetryDecision(Action.RETRY, T0, "HTTP 500"), status=500)
+            session, row.id, RetryDecision(Action.RETRY, T0, "HTTP 500"), status=500
+        )
     row = world.row(row.id)
     assert (row.state, row.attempts, row.last_status, row.last_error) == (
-        "dead", 1, 410, "permanent failure: HTTP 410")
+        "dead",
+        1,
+        410,
+        "permanent failure: HTTP 410",
+    )
 
 
 def test_drop_for_domain__drops_only_pending_rows_to_that_hub(world: World) -> None:
-    world.post(["https://gone.example/inbox", "https://gone.example/users/b/inbox",
-                "https://kept.example/inbox"])
+    world.post(
+        [
+            "https://gone.example/inbox",
+            "https://gone.example/users/b/inbox",
+            "https://kept.example/inbox",
+        ]
+    )
     world.post(["https://gone.example/inbox"])
     first_gone = next(r for r in world.rows() if r.domain == "gone.example")
     with transaction(world.sessions) as session:
         queue.mark_sent(session, first_gone.id, now=T0, status=202)
         assert queue.drop_for_domain(session, "GONE.example") == 2
     states = sorted((r.domain, r.state) for r in world.rows())
-    assert states == [("gone.example", "dropped"), ("gone.example", "dropped"),
-                      ("gone.example", "sent"), ("kept.example", "pending")]
+    assert states == [
+        ("gone.example", "dropped"),
+        ("gone.example", "dropped"),
+        ("gone.example", "sent"),
+        ("kept.example", "pending"),
+    ]
     dropped = [r for r in world.rows() if r.state == "dropped"]
     assert all("no longer a linked" in (r.last_error or "") for r in dropped)
 
