@@ -117,6 +117,7 @@ class DeliveryWorker:
     is_allowed: Callable[[str], bool] | None = None
     rng: Callable[[], float] = random.random
     give_up_after: timedelta = timedelta(days=7)
+    retry_base: float = 30.0  # seconds before the first retry; doubles each time
     counters: WorkerCounters = field(default_factory=WorkerCounters)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
@@ -261,6 +262,7 @@ class DeliveryWorker:
             first_attempt_at=row.created_at,
             rng=self.rng,
             give_up_after=self.give_up_after,
+            base=self.retry_base,
             error=outcome.error,
         )
         if decision.action is Action.SENT:
@@ -388,7 +390,8 @@ class DeliveryWorker:
 
 # fmt: off
 _OPTIONS = {"concurrency": int, "per_host": int, "batch": int, "lease_seconds": float,
-            "idle_poll_seconds": float, "slot_wait_seconds": float}
+            "idle_poll_seconds": float, "slot_wait_seconds": float,
+            "retry_base_seconds": float, "breaker_cooldown_seconds": float}
 # fmt: on
 
 
@@ -408,7 +411,9 @@ def delivery_options(settings: Settings) -> dict[str, Any]:
             raise ConfigError(f"delivery.{key}", f"expected a number, got {value!r}") from None
         if isinstance(value, bool) or not number > 0:
             raise ConfigError(f"delivery.{key}", f"must be a positive number, got {value!r}")
-        if key == "lease_seconds":
+        if key == "breaker_cooldown_seconds":
+            options["breaker"] = CircuitBreaker(cooldown=number, max_cooldown=max(number, 3600.0))
+        elif key == "lease_seconds":
             options["lease"] = timedelta(seconds=number)
         elif key.endswith("_seconds"):
             options[key.removesuffix("_seconds")] = number

@@ -145,3 +145,42 @@ def test_inbox__unlinked_hub_gets_403(world: dict[str, HubProcess]) -> None:
     assert query(d, lambda s: s.scalar(select(Delivery.state))) == "dead"
     assert query(b, lambda s: s.scalar(select(func.count()).select_from(Follow))) == 0
     json.dumps({})
+
+
+def test_receiver_down_gets_everything_when_back(make_hub: Callable[..., HubProcess]) -> None:
+    """Posts made while a follower's hub is down all arrive once it is back (retries)."""
+    fast = "\n[delivery]\nretry_base_seconds = 0.3\nbreaker_cooldown_seconds = 0.5\n"
+    a = make_hub("a", extra_config=fast)
+    b = make_hub("b")
+    link(a, b)
+    a.add_user("alice")
+    b.add_user("bob")
+    a.start()
+    b.start()
+    alice_uri, bob_uri = f"{a.base}/users/alice", f"{b.base}/users/bob"
+    b.cli("lookup", f"alice@{a.domain}")
+    with hub_session(b) as (s, ctx):
+        follow(s, ctx, actor(s, bob_uri), actor(s, alice_uri))
+    wait_for(lambda: query(a, lambda s: s.scalar(select(Follow.state))) == "requested",
+             what="bob's request to reach A")
+    with hub_session(a) as (s, ctx):
+        accept_follow(s, ctx, actor(s, alice_uri), actor(s, bob_uri))
+    wait_for(lambda: query(b, lambda s: s.scalar(select(Follow.state))) == "accepted",
+             what="the Accept to reach B")
+
+    b.stop()
+    uris = []
+    with hub_session(a) as (s, ctx):
+        for n in range(5):
+            uris.append(create_status(s, ctx, actor(s, alice_uri), Draft(text=f"annonce {n}")).uri)
+
+    def failed_attempts() -> int:
+        return query(a, lambda s: s.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.state == "pending", Delivery.attempts >= 1, Delivery.last_error.is_not(None))))
+
+    wait_for(lambda: failed_attempts() == 5, what="deliveries to fail while B is down")
+    b.start()
+    wait_for(lambda: set(uris) <= set(timeline_uris(b, bob_uri)), timeout=60,
+             what="every post to reach bob once B is back")
+    states = query(a, lambda s: sorted(set(s.scalars(select(Delivery.state)))))
+    assert states == ["sent"]
