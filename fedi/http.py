@@ -25,6 +25,7 @@ import httpx
 from fedi import __version__
 from fedi.signatures import sign_request
 from fedi.vocab.context import ACCEPT_AP, is_activitypub_media_type
+from fedi.vocab.context import AS as AS_CONTEXT  # the ActivityStreams profile IRI
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
@@ -56,6 +57,22 @@ def address_is_public(ip: str) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     return addr.is_global and not addr.is_multicast
+
+
+def is_activitypub_response_type(value: str) -> bool:
+    """``application/activity+json``, or ``application/ld+json`` *with* the ActivityStreams
+    profile, as Mastodon's JsonLdHelper requires: a bare ld+json document may be any
+    JSON-LD (an uploaded file, say), not an ActivityPub object (CVE-2024-25623)."""
+    if not is_activitypub_media_type(value):
+        return False
+    main, _, params = value.partition(";")
+    if main.strip().lower() == "application/activity+json":
+        return True
+    for param in params.split(";"):
+        name, _, arg = param.strip().partition("=")
+        if name.strip().lower() == "profile" and AS_CONTEXT in arg.strip().strip('"').split():
+            return True
+    return False
 
 
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -124,7 +141,10 @@ def make_client(
         ctx = ssl.create_default_context()
         ctx.load_verify_locations(cafile=ca_bundle)
         verify = ctx
-    transport = httpx.AsyncHTTPTransport(verify=verify, retries=0)
+    transport = httpx.AsyncHTTPTransport(
+        verify=verify, retries=0,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+    )
     pool = transport._pool  # httpcore pool: the only seam for a custom network backend
     pool._network_backend = _GuardedBackend(pool._network_backend, allow_private)
     return httpx.AsyncClient(
@@ -220,12 +240,16 @@ class Fetcher:
             reason = result.body[:200].decode("utf-8", "replace")
             raise BadResponse(f"{url} answered {result.status}: {reason}", status=result.status)
         ctype = result.headers.get("content-type", "")
-        if not is_activitypub_media_type(ctype):
+        if not is_activitypub_response_type(ctype):
             raise BadResponse(f"{url} answered content type {ctype!r}, not ActivityPub")
         try:
             doc = json.loads(result.body)
         except ValueError:
             raise BadResponse(f"{url} answered malformed JSON") from None
+        except RecursionError:
+            # Not a ValueError: without this, a 200 kB document of brackets escapes every
+            # caller (a 500 on the inbox key fetch, a traceback in `voisins fetch`).
+            raise BadResponse(f"{url} answered JSON nested too deeply") from None
         if not isinstance(doc, dict):
             raise BadResponse(f"{url} answered JSON that is not an object")
         if doc.get("id") != result.url.split("#", 1)[0]:

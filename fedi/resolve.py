@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.convert.ap_to_model import InvalidObject, new_remote_actor, public_key_of, update_actor
 from fedi.http import BadResponse, Fetcher, RemoteError, Signer
-from fedi.keystore import KeyFetchError, KeyInfo
+from fedi.keystore import KeyFetchError, KeyInfo, fetch_url
 from fedi.models import Actor
+
+#: keyId URLs remembered as "already served from the database" (see fetch_key).
+MAX_REMEMBERED = 100_000
 
 
 class ActorResolver:
@@ -21,22 +27,46 @@ class ActorResolver:
         self.fetcher = fetcher
         self.signer = signer
         self.local_domain = local_domain
+        # keyId URLs answered from the database once already (see fetch_key).
+        self._served_from_db: set[str] = set()
 
     async def stored_key(self, key_id: str) -> KeyInfo | None:
-        """A remote key already stored with its actor (no network)."""
+        """This hub's own key by keyId: the key store's ``local_lookup``.
+
+        Only local actors count. Remote keys stored in the database are served by
+        ``fetch_key`` instead: the key store never refetches a key its local lookup knows,
+        so answering for remote keys here made every stored remote key permanent (a key
+        rotation could never be picked up; security-and-performance.md §5.1 row 11).
+        """
+        if urlsplit(key_id).netloc.lower() != self.local_domain:
+            return None  # not ours: no database round trip on every inbox request
+        return self._stored(select(Actor.uri, Actor.key_id, Actor.public_key_pem)
+                            .where(Actor.key_id == key_id, Actor.local.is_(True)))
+
+    def _stored(self, query: Any) -> KeyInfo | None:
         with self.sessions() as session:
-            row = session.execute(
-                select(Actor.uri, Actor.public_key_pem).where(
-                    Actor.key_id == key_id, Actor.local.is_(False), Actor.deleted_at.is_(None)
-                )
-            ).first()
-        if row is None or not row.public_key_pem:
+            row = session.execute(query.where(Actor.deleted_at.is_(None))).first()
+        if row is None or not row.public_key_pem or not row.key_id:
             return None
-        return KeyInfo(key_id=key_id, owner=row.uri, public_key_pem=row.public_key_pem)
+        return KeyInfo(key_id=row.key_id, owner=row.uri, public_key_pem=row.public_key_pem)
 
     async def fetch_key(self, url: str) -> KeyInfo:
-        """Fetch an actor document (the keyId without its fragment), store the actor and
-        return its key; the key store checks that it is the key that was asked for."""
+        """The key of the actor document at ``url`` (a keyId without its fragment).
+
+        The first time this process is asked for a URL, a key already stored with its
+        remote actor is used (no network). The key store caches what we return, so being
+        asked again for the same URL means a refetch after a failed verification (it
+        rate-limits those): then the document is fetched, its actor updated and its key
+        returned; the key store checks that it is the key that was asked for.
+        """
+        if url not in self._served_from_db:
+            if len(self._served_from_db) >= MAX_REMEMBERED:
+                self._served_from_db.clear()  # bounded; at worst one refetch is served stale
+            self._served_from_db.add(url)
+            stored = self._stored(select(Actor.uri, Actor.key_id, Actor.public_key_pem).where(
+                Actor.local.is_(False), (Actor.uri == url) | (Actor.key_id == url)))
+            if stored is not None and fetch_url(stored.key_id) == url:
+                return stored
         try:
             doc = await self.fetcher.fetch_object(url, signer=self.signer)
             key = doc.get("publicKey")
@@ -77,4 +107,9 @@ class ActorResolver:
                     session.expunge(actor)
                     return actor
         doc = await self.fetcher.fetch_object(uri, signer=self.signer)
-        return self.store_actor(doc)
+        try:
+            return self.store_actor(doc)
+        except InvalidObject as exc:
+            # A refused document is a bad answer from the remote, reported like the others
+            # (with a reason) rather than escaping callers that expect RemoteError.
+            raise BadResponse(f"{uri}: {exc}") from None

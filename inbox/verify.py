@@ -59,6 +59,15 @@ def key_domain(key_id: str) -> str:
     return parts.netloc.lower()
 
 
+def _authority(host: str | None, url: str) -> str:
+    """``host[:port]`` lower-cased, without the scheme's default port; ``host`` None means
+    the authority of ``url`` (this hub's public URL for the request)."""
+    parts = urlsplit(url)
+    value = (parts.netloc if host is None else host).strip().lower()
+    default = {"http": ":80", "https": ":443"}.get(parts.scheme, "")
+    return value.removesuffix(default) if default else value
+
+
 async def verify_signed_request(
     method: str,
     target: str,
@@ -86,6 +95,13 @@ async def verify_signed_request(
         except SignatureFormatError as exc:
             raise RequestRejected(400, f"malformed Signature header: {exc}") from None
         key_id = parsed.key_id
+    if not rfc9421 and _authority(headers.get("host", ""), url) != _authority(None, url):
+        # The signed Host binds a draft-cavage signature to one hub (signatures.py requires
+        # it signed); unless it is compared with ours, a request signed for another hub
+        # verifies here too and can be replayed to us. (RFC 9421 signatures are checked
+        # against our own URL already.)
+        raise RequestRejected(401, f"the request was signed for host {headers.get('host')!r}, "
+                                   "not for this hub")
     domain = key_domain(key_id)
     if domain == local_domain:
         raise RequestRejected(401, "a request signed with this hub's own key is refused")

@@ -44,6 +44,24 @@ def sanitize_html(html: str) -> str:
                                  "blockquote", "code", "pre", "h1", "h2", "h3", "h4"})
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _same_origin(value: str | None, actor_uri: str, key: str) -> str | None:
+    """``value`` when it is on the actor's own host (or absent), else InvalidObject.
+
+    An actor's inbox, outbox, collections and shared inbox must live where the actor does:
+    a document naming another host's followers collection or inbox would let one hub
+    borrow another's addressing or make us deliver there (Lemmy PR #6673, Mastodon PR
+    #4216; security-and-performance.md §5.1 row 8).
+    """
+    if value is not None and _origin(value) != _origin(actor_uri):
+        raise InvalidObject(f"{key} is not on the actor's host")
+    return value
+
+
 def public_key_of(doc: dict[str, Any], key_id: str) -> tuple[str, str]:
     """(owner, PEM) of the key ``key_id`` in an actor or key document."""
     keys = doc.get("publicKey")
@@ -59,47 +77,81 @@ def public_key_of(doc: dict[str, Any], key_id: str) -> tuple[str, str]:
                 raise InvalidObject("publicKeyPem is missing or malformed")
             if owner != doc.get("id"):
                 raise InvalidObject("publicKey.owner is not the actor")
+            if _origin(key_id) != _origin(owner):
+                # A document may only speak for keys of its own host: otherwise an actor
+                # fetched (maybe through a redirect) from one host claims another host's
+                # keyId (CVE-2024-23832, Misskey #2546).
+                raise InvalidObject("publicKey.id is not on the actor's host")
             return owner, pem
     raise InvalidObject(f"key {key_id} is not in the document")
 
 
 def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
-    """Copy the fields we keep from a remote actor document onto a row."""
+    """Copy the fields we keep from a remote actor document onto a row.
+
+    Everything is read and checked before the row is touched, so a refused document (an
+    Update(Person) included) leaves the stored actor exactly as it was.
+    """
     if doc.get("type") not in ACTOR_TYPES:
         raise InvalidObject(f"type {doc.get('type')!r} is not an actor type")
-    uri = doc["id"]
+    uri = doc.get("id")
+    if not isinstance(uri, str) or _url(uri, "id") is None:
+        raise InvalidObject("id must be an http(s) URL")
     username = _str(doc, "preferredUsername", 255)
     if not username:
         raise InvalidObject("preferredUsername is missing")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    actor.uri = uri
-    actor.username = username
-    actor.domain = urlsplit(uri).netloc.lower()
-    actor.type = doc["type"]
-    actor.display_name = _str(doc, "name", 255) or username
-    actor.summary = sanitize_html(_str(doc, "summary", 20_000))
-    actor.url = _url(doc.get("url"), "url") if not isinstance(doc.get("url"), list) else None
-    actor.inbox = _url(doc.get("inbox"), "inbox")
-    actor.shared_inbox = _url(endpoints.get("sharedInbox"), "sharedInbox")
-    actor.outbox = _url(doc.get("outbox"), "outbox")
-    actor.followers_url = _url(doc.get("followers"), "followers")
-    actor.following_url = _url(doc.get("following"), "following")
-    actor.locked = bool(doc.get("manuallyApprovesFollowers", False))
-    actor.discoverable = bool(doc.get("discoverable", False))
+    url = _url(doc.get("url"), "url") if not isinstance(doc.get("url"), list) else None
+    inbox = _same_origin(_url(doc.get("inbox"), "inbox"), uri, "inbox")
+    shared_inbox = _same_origin(_url(endpoints.get("sharedInbox"), "sharedInbox"), uri,
+                                "sharedInbox")
+    outbox = _same_origin(_url(doc.get("outbox"), "outbox"), uri, "outbox")
+    followers = _same_origin(_url(doc.get("followers"), "followers"), uri, "followers")
+    following = _same_origin(_url(doc.get("following"), "following"), uri, "following")
+    display_name = _str(doc, "name", 255) or username
+    summary = sanitize_html(_str(doc, "summary", 20_000))
+    trade = _str(doc, "trade", 128) or None
+    business_name = _str(doc, "businessName", 255) or None
+    postal_code = _str(doc, "postalCode", 16) or None
     fields = []
-    for item in doc.get("attachment") or []:
+    attachment = doc.get("attachment")
+    for item in attachment if isinstance(attachment, list) else []:
         if isinstance(item, dict) and item.get("type") == "PropertyValue":
             name, value = item.get("name"), item.get("value")
             if isinstance(name, str) and isinstance(value, str):
                 fields.append({"name": name[:255], "value": sanitize_html(value[:2048])})
-    actor.fields = fields[:16]
-    actor.trade = _str(doc, "trade", 128) or None
-    actor.business_name = _str(doc, "businessName", 255) or None
-    actor.postal_code = _str(doc, "postalCode", 16) or None
     key = doc.get("publicKey")
+    key_id: str | None = None
+    pem: str | None = None
     if isinstance(key, dict) and isinstance(key.get("publicKeyPem"), str):
-        actor.key_id = key.get("id") if isinstance(key.get("id"), str) else None
-        actor.public_key_pem = key["publicKeyPem"]
+        key_id = key.get("id") if isinstance(key.get("id"), str) else None
+        if key_id is not None and _origin(key_id) != _origin(uri):
+            # As in public_key_of: a document speaks only for its own host's keys. keyId is
+            # unique among actors, so a claimed foreign keyId would also be squatted.
+            raise InvalidObject("publicKey.id is not on the actor's host")
+        pem = key["publicKeyPem"]
+
+    actor.uri = uri
+    actor.username = username
+    actor.domain = urlsplit(uri).netloc.lower()
+    actor.type = doc["type"]
+    actor.display_name = display_name
+    actor.summary = summary
+    actor.url = url
+    actor.inbox = inbox
+    actor.shared_inbox = shared_inbox
+    actor.outbox = outbox
+    actor.followers_url = followers
+    actor.following_url = following
+    actor.locked = bool(doc.get("manuallyApprovesFollowers", False))
+    actor.discoverable = bool(doc.get("discoverable", False))
+    actor.fields = fields[:16]
+    actor.trade = trade
+    actor.business_name = business_name
+    actor.postal_code = postal_code
+    if pem is not None:
+        actor.key_id = key_id
+        actor.public_key_pem = pem
     actor.raw = doc
     actor.fetched_at = utcnow()
     actor.updated_at = utcnow()
