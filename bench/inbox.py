@@ -225,7 +225,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 doc = create_note(actor, to=[reader_uri], mentions=[reader_uri])
                 response = remote.post(inbox, doc, actor)
                 if response.status_code != 202:
-                    raise RuntimeError(f"warm-up refused: {response.status_code} {response.text}")
+                    raise RuntimeError(f"warm-up refused: {response.status_code} {response.text}"
+                                       + (workdir / "serve.log").read_text()[-3000:])
             with transaction(sessions) as s:
                 for actor in actors:
                     followee = s.scalar(select(Actor.id).where(Actor.uri == actor.uri))
@@ -238,7 +239,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                     return int(s.scalar(select(func.count()).select_from(InboxItem).where(
                         InboxItem.state != "pending")) or 0)
 
-            wait_until(lambda: processed() >= args.actors, 60, "the warm-up to be processed")
+            try:
+                wait_until(lambda: processed() >= args.actors, 60, "the warm-up to be processed")
+            except TimeoutError:
+                with sessions() as s:
+                    for state, error in s.execute(select(InboxItem.state, InboxItem.last_error)
+                                                  .limit(3)):
+                        print(f"inbox item {state}: {error}", file=sys.stderr)
+                print((workdir / "serve.log").read_text()[-2000:], file=sys.stderr)
+                raise
 
             # Pre-signed requests; every k-th one is sampled for the latency.
             step = max(1, args.requests // args.sample)

@@ -21,14 +21,21 @@ from fedi.keystore import KeyStore
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
-from fedi.web import activitypub, objects, pages, wellknown
+from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from inbox import routes as inbox_routes
 from inbox.worker import InboxWorker
+from inbox.writer import InboxWriter
 from outbox.context import PublishContext
 from fedi.web.errors import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
 from fedi.web.state import Hub
 from starlette.templating import Jinja2Templates
+
+from fedi.api.cors import ApiCors
+from fedi.api.ratelimit import ApiRateLimit
+from fedi.api.routes import api_routes
+from fedi.api import directory as api_directory
+from fedi.api import registration as api_registration
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("voisins")
@@ -41,6 +48,7 @@ def build_hub(settings: Settings) -> Hub:
         settings=settings,
         engine=engine,
         sessions=sessions,
+        write_sessions=make_sessionmaker(engine, write=True),
         urls=Urls(settings.base_url),
         peers=Peers(settings, sessions),
         templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
@@ -54,14 +62,17 @@ async def start_federation(hub: Hub) -> None:
         instance = ensure_instance_actor(session, settings)
     hub.signer = Signer(key_id=instance.key_id or "", private_key_pem=instance.private_key_pem or "")
     client = make_client(allow_private=settings.allow_private_addresses, ca_bundle=settings.ca_bundle)
-    hub.fetcher = Fetcher(client, is_allowed=hub.peers.is_allowed, allow_http=settings.allow_http)
-    hub.resolver = ActorResolver(hub.sessions, hub.fetcher, hub.signer, settings.domain)
+    # may_contact: linked and requested hubs, and a hub we just unlinked while our Undo to it
+    # is still queued (fedi.peers); inbound requests are checked with is_allowed.
+    hub.fetcher = Fetcher(client, is_allowed=hub.peers.may_contact, allow_http=settings.allow_http)
+    hub.resolver = ActorResolver(hub.write_sessions, hub.fetcher, hub.signer, settings.domain)
     hub.keystore = KeyStore(
         local_lookup=hub.resolver.stored_key,
         remote_fetch=hub.resolver.fetch_key,
         clock=time.monotonic,
         refetch_interval=300.0,
     )
+    hub.extras["inbox_writer"] = InboxWriter(hub.write_sessions)
 
 
 def publish_context(hub: Hub) -> PublishContext:
@@ -81,13 +92,27 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     from outbox.worker import start_delivery_worker
 
     ctx = publish_context(hub)
-    inbox_worker = InboxWorker(hub.sessions, ctx)
+    inbox_worker = InboxWorker(hub.write_sessions, ctx)
     hub.extras["inbox_worker"] = inbox_worker
     stop = asyncio.Event()
     tasks = [(asyncio.create_task(inbox_worker.run_forever(stop)), stop)]
-    task, dstop, _worker = await start_delivery_worker(hub)
+    task, dstop, delivery_worker = await start_delivery_worker(hub)
+    # Same predicate as the fetcher: the goodbye (Undo/Reject) to an unlinked hub still goes.
+    delivery_worker.is_allowed = hub.peers.may_contact
     tasks.append((task, dstop))
+    tasks.append(start_mesh_worker(hub, ctx))
     return tasks
+
+
+def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Reads linked hubs' links and members, proposes links to adjacent hubs (mesh.py)."""
+    from fedi.services.mesh import MeshWorker, mesh_options
+
+    assert hub.fetcher is not None and hub.signer is not None
+    worker = MeshWorker(hub.write_sessions, ctx, hub.fetcher, hub.signer, **mesh_options(hub.settings))
+    hub.extras["mesh_worker"] = worker
+    stop = asyncio.Event()
+    return asyncio.create_task(worker.run_forever(stop), name="mesh-worker"), stop
 
 
 async def stop_workers(tasks: list[tuple[asyncio.Task[None], asyncio.Event]]) -> None:
@@ -120,9 +145,11 @@ def create_app(settings: Settings) -> Starlette:
             await stop_federation(hub)
 
     app = Starlette(
-        routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *inbox_routes.routes,
-                *pages.routes],
-        middleware=[Middleware(BodySizeLimit)],
+        # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
+        routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
+                *inbox_routes.routes, *api_routes(), *api_registration.routes,
+                *api_directory.routes, *members.routes, *pages.routes],
+        middleware=[Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,
     )

@@ -1,4 +1,5 @@
-"""The ``voisins`` command: init, migrate, serve, worker, users, neighbours, quickstart."""
+"""The ``voisins`` command: init, migrate, serve, worker, users, neighbours, applications,
+invites, trades, settings, quickstart."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fedi.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings, normalize_domain, render_config
-from fedi.db import make_engine, make_sessionmaker, transaction, utcnow
-from fedi.ids import new_id
+from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.migrate import upgrade
 from fedi.models import Actor, Neighbour, User
 from fedi.services.accounts import ROLES, AccountError, create_user
@@ -140,20 +140,43 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings.database_url)
+    return engine, make_sessionmaker(engine)
+
+
+def _cli_context(settings: Settings, sessions):  # type: ignore[no-untyped-def]
+    """A publish context for commands: activities are queued in the database and the
+    running ``voisins serve`` (or ``voisins worker``) sends them on its next poll."""
+    from fedi.ids import Urls
+    from fedi.peers import Peers
+    from outbox.context import PublishContext
+
+    peers = Peers(settings, sessions)
+    return PublishContext(settings=settings, urls=Urls(settings.base_url),
+                          is_allowed=peers.is_allowed, linked_domains=peers.allowed)
+
+
 def cmd_neighbours(args: argparse.Namespace) -> int:
+    """Link, approve, refuse or unlink hubs. The command only writes to the database (the
+    link state and the queued Follow/Accept/Reject/Undo); the serve process's delivery
+    worker sends them within about half a second, or when it next starts."""
+    from fedi.services import neighbours
+
     settings = _settings(args)
     _require_schema(settings)
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
+    engine, sessions = _session_factory(settings)
     try:
         if args.action == "list":
             with sessions() as session:
                 rows = session.scalars(select(Neighbour).order_by(Neighbour.domain)).all()
+            shown = [r for r in rows if args.all or r.state not in neighbours.ENDED]
             for domain in settings.neighbours:
                 print(f"{domain}\tconfigured")
-            for row in rows:
-                print(f"{row.domain}\t{row.state}\t{row.source}")
-            if not rows and not settings.neighbours:
+            for row in shown:
+                territory = ",".join(row.territory or [])
+                print(f"{row.domain}\t{row.state}\t{row.source}\t{territory}")
+            if not shown and not settings.neighbours:
                 print("no neighbours yet (voisins neighbours add DOMAIN)")
             return 0
         try:
@@ -162,24 +185,180 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
             raise CommandError(f"DOMAIN: {exc}") from None
         if domain == settings.domain:
             raise CommandError(f"{domain} is this hub itself")
+        ctx = _cli_context(settings, sessions)
         with transaction(sessions) as session:
-            row = session.scalar(select(Neighbour).where(Neighbour.domain == domain))
-            if args.action == "add":
-                if row is not None and row.state != "refused":
-                    print(f"{domain} is already a neighbour ({row.state})")
-                    return 0
-                if row is None:
-                    row = Neighbour(id=new_id(), domain=domain, source="admin", territory=[])
-                    session.add(row)
-                row.state = "requested"
-                row.source = "admin"
-                row.updated_at = utcnow()
-                print(f"added {domain} (link requested)")
-            else:
-                if row is None:
-                    raise CommandError(f"{domain} is not a neighbour")
-                session.delete(row)
-                print(f"removed {domain}")
+            row = neighbours.find_row(session, domain)
+            before = row.state if row is not None else None
+            try:
+                if args.action in ("add", "approve"):
+                    if before == "linked":
+                        print(f"{domain} is already a neighbour (linked)")
+                        return 0
+                    if args.action == "approve" and before != "pending":
+                        raise CommandError(f"{domain} has no link request waiting")
+                    neighbours.request_link(session, ctx, domain, source="admin")
+                    what = "approved" if before == "pending" else "added"
+                    print(f"{what} {domain} (link requested; linked once both hubs accept)")
+                elif args.action == "refuse":
+                    neighbours.refuse_request(session, ctx, domain)
+                    print(f"refused {domain}")
+                else:
+                    neighbours.unlink(session, ctx, domain)
+                    print(f"removed {domain}")
+            except neighbours.LinkError as exc:
+                raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _print_application(app) -> None:  # type: ignore[no-untyped-def]
+    print(f"{app.id}\t{app.state}\t@{app.username}\t{app.email}\t{app.trade}\t"
+          f"{app.postal_code} ({app.relation})\t{app.created_at:%Y-%m-%d}")
+
+
+def cmd_applications(args: argparse.Namespace) -> int:
+    from fedi.services import registration
+
+    settings = _settings(args)
+    _require_schema(settings)
+    engine, sessions = _session_factory(settings)
+    try:
+        with transaction(sessions) as session:
+            if args.action == "list":
+                states = (("pending", "waitlisted", "approved", "refused") if args.all
+                          else ("pending", "waitlisted"))
+                rows = registration.list_applications(session, states)
+                for app in rows:
+                    _print_application(app)
+                if not rows:
+                    print("no applications waiting")
+                return 0
+            try:
+                app = registration.find_application(session, args.ref)
+                if args.action == "approve":
+                    registration.approve(session, settings, app, force=args.force)
+                    print(f"approved @{app.username}: the account is ready")
+                else:
+                    registration.refuse(session, app, args.reason or "")
+                    print(f"refused @{app.username}")
+            except registration.ApplicationError as exc:
+                raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_invites(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from fedi.ids import Urls
+    from fedi.services import invites
+
+    settings = _settings(args)
+    _require_schema(settings)
+    engine, sessions = _session_factory(settings)
+    urls = Urls(settings.base_url)
+
+    def member(name: str) -> User:
+        user = invites.user_by_username(session, name)
+        if user is None:
+            raise CommandError(f"there is no member @{name.lstrip('@')}")
+        return user
+
+    try:
+        with transaction(sessions) as session:
+            try:
+                if args.action == "create":
+                    inviter = member(args.user) if args.user else None
+                    invite = invites.create_invite(
+                        session, inviter, max_uses=None if args.unlimited else args.uses,
+                        lifetime=timedelta(days=args.days) if args.days else None,
+                        note=args.note or "")
+                    expiry = f"{invite.expires_at:%Y-%m-%d %H:%M} UTC" if invite.expires_at else "never"
+                    print(f"{urls.base}/invite/{invite.code}")
+                    print(f"uses: {invite.max_uses or 'unlimited'}, expires: {expiry}")
+                elif args.action == "list":
+                    inviter_id = member(args.user).id if args.user else None
+                    for invite in invites.list_invites(session, inviter_id):
+                        print(f"{invite.code}\t{invites.invite_state(invite)}\t"
+                              f"@{invite.inviter_username or '(admin)'}\t"
+                              f"{invite.uses}/{invite.max_uses or '∞'}\t{invite.note}")
+                    if inviter_id is not None:
+                        for app in invites.applications_of_sponsor(session, inviter_id):
+                            print(f"  application @{app.username}: {app.state}")
+                elif args.action == "revoke":
+                    invites.revoke(session, args.code)
+                    print(f"revoked {args.code}")
+                else:  # tree
+                    user = member(args.user)
+                    chain = invites.sponsor_chain(session, user.id)
+                    print("invited by: " + (" ← ".join(f"@{e.username}" for e in chain)
+                                            or "nobody (founder or admin-made)"))
+                    for entry in invites.invited_by(session, user.id):
+                        print(f"{'  ' * entry.depth}@{entry.username}")
+            except invites.InviteError as exc:
+                raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_trades(args: argparse.Namespace) -> int:
+    from fedi.services import trades
+
+    settings = _settings(args)
+    _require_schema(settings)
+    engine, sessions = _session_factory(settings)
+    try:
+        with transaction(sessions) as session:
+            try:
+                if args.action == "list":
+                    rule = "on" if trades.rule_is_on(session) else "off"
+                    print(f"one member per trade: {rule}")
+                    for t in trades.list_trades(session):
+                        taken = ", ".join(f"@{n}" for n in trades.holders(session, t.slug))
+                        mark = "" if t.exclusive else " (open)"
+                        print(f"{t.slug}\t{t.label_fr}\t{t.label_en}{mark}\t{taken}")
+                elif args.action == "add":
+                    row = trades.add_trade(session, args.label, args.en, slug=args.slug,
+                                           exclusive=not args.open)
+                    print(f"added {row.slug}")
+                elif args.action == "remove":
+                    row = trades.remove_trade(session, args.slug)
+                    print(f"removed {row.slug} (members who chose it keep it)")
+                else:  # rule
+                    crowded = trades.set_trade_rule(session, args.state == "on")
+                    print(f"one member per trade: {args.state}")
+                    for item in crowded:
+                        names = ", ".join(f"@{n}" for n in item.members)
+                        print(f"already several in {item.slug}: {names} (nobody is removed)")
+            except trades.TradeError as exc:
+                raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from fedi.services.hub_settings import SPECS, SettingError, all_settings, set_setting
+
+    settings = _settings(args)
+    _require_schema(settings)
+    engine, sessions = _session_factory(settings)
+    try:
+        with transaction(sessions) as session:
+            if args.action == "list":
+                for key, value in all_settings(session).items():
+                    shown = ("on" if value else "off") if isinstance(value, bool) else value
+                    print(f"{key}\t{shown}\t{SPECS[key].help_en}")
+                return 0
+            try:
+                value = set_setting(session, args.key, args.value)
+            except SettingError as exc:
+                raise CommandError(f"{args.key}: {exc}") from None
+            shown = ("on" if value else "off") if isinstance(value, bool) else value
+            print(f"{args.key} = {shown}")
     finally:
         engine.dispose()
     return 0
@@ -316,7 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_users_create)
 
     nb = sub.add_parser("neighbours", help="linked hubs").add_subparsers(dest="action", required=True)
-    for action, text in (("add", "link with a hub"), ("remove", "unlink a hub")):
+    for action, text in (("add", "link with a hub (or approve its request)"),
+                         ("approve", "approve a hub's waiting link request"),
+                         ("refuse", "refuse a hub's waiting link request"),
+                         ("remove", "unlink a hub, at once")):
         p = nb.add_parser(action, help=text)
         p.add_argument("domain", metavar="DOMAIN")
         p.set_defaults(func=cmd_neighbours)
@@ -329,7 +511,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     p = nb.add_parser("list", help="list neighbours")
+    p.add_argument("--all", action="store_true", help="also refused and ended links")
     p.set_defaults(func=cmd_neighbours, domain=None)
+
+    ap = sub.add_parser("applications", help="sign-ups waiting for an admin").add_subparsers(
+        dest="action", required=True)
+    p = ap.add_parser("list", help="applications waiting (pending or on a trade's waiting list)")
+    p.add_argument("--all", action="store_true", help="also decided ones")
+    p.set_defaults(func=cmd_applications)
+    p = ap.add_parser("approve", help="make the member")
+    p.add_argument("ref", metavar="ID_OR_USERNAME")
+    p.add_argument("--force", action="store_true", help="even if the trade is taken")
+    p.set_defaults(func=cmd_applications)
+    p = ap.add_parser("refuse", help="refuse the application")
+    p.add_argument("ref", metavar="ID_OR_USERNAME")
+    p.add_argument("--reason", help="shown to the applicant")
+    p.set_defaults(func=cmd_applications)
+
+    inv = sub.add_parser("invites", help="invite links").add_subparsers(dest="action", required=True)
+    p = inv.add_parser("create", help="make an invite link")
+    p.add_argument("--user", help="the member who invites (the sponsor)")
+    p.add_argument("--uses", type=int, default=1, help="how many sign-ups (default 1)")
+    p.add_argument("--unlimited", action="store_true", help="no limit on uses")
+    p.add_argument("--days", type=float, default=14, help="valid this many days (default 14)")
+    p.add_argument("--note", help="a note for the sponsor")
+    p.set_defaults(func=cmd_invites)
+    p = inv.add_parser("list", help="invite links (of one member, with their applications)")
+    p.add_argument("--user")
+    p.set_defaults(func=cmd_invites)
+    p = inv.add_parser("revoke", help="withdraw an invite link")
+    p.add_argument("code")
+    p.set_defaults(func=cmd_invites)
+    p = inv.add_parser("tree", help="who invited a member, and whom they invited")
+    p.add_argument("user", metavar="USERNAME")
+    p.set_defaults(func=cmd_invites)
+
+    tr = sub.add_parser("trades", help="trade categories and the trade rule").add_subparsers(
+        dest="action", required=True)
+    p = tr.add_parser("list", help="categories and who holds them")
+    p.set_defaults(func=cmd_trades)
+    p = tr.add_parser("add", help="add a category")
+    p.add_argument("label", metavar="LABEL_FR")
+    p.add_argument("--en", help="English label")
+    p.add_argument("--slug")
+    p.add_argument("--open", action="store_true", help="the trade rule never limits it")
+    p.set_defaults(func=cmd_trades)
+    p = tr.add_parser("remove", help="remove a category")
+    p.add_argument("slug")
+    p.set_defaults(func=cmd_trades)
+    p = tr.add_parser("rule", help="one member per trade: on or off")
+    p.add_argument("state", choices=["on", "off"])
+    p.set_defaults(func=cmd_trades)
+
+    st = sub.add_parser("settings", help="hub settings").add_subparsers(dest="action", required=True)
+    p = st.add_parser("list", help="every setting and its value")
+    p.set_defaults(func=cmd_settings)
+    p = st.add_parser("set", help="change a setting")
+    p.add_argument("key")
+    p.add_argument("value")
+    p.set_defaults(func=cmd_settings)
     return parser
 
 

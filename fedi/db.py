@@ -30,6 +30,9 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # We emit BEGIN ourselves (below): pysqlite's implicit transactions break SAVEPOINT
+    # and cannot take the write lock up front.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL lets readers run beside the single writer; NORMAL sync is safe with WAL.
     cur.execute("PRAGMA journal_mode=WAL")
@@ -39,6 +42,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    """BEGIN, or BEGIN IMMEDIATE for write sessions (``sqlite_begin="IMMEDIATE"``).
+
+    A deferred transaction that reads and then writes fails at once ("database is locked",
+    SQLITE_BUSY_SNAPSHOT) when another connection committed in between: waiting cannot
+    help it. Writers that read first take the write lock at BEGIN instead, and wait for it.
+    """
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (WAL, foreign keys) or PostgreSQL (psycopg 3)."""
     if url.startswith("sqlite"):
@@ -46,8 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take the write lock up front
-        # for writers instead would serialise readers too, so keep the default.
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
@@ -56,7 +69,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``write=True`` takes SQLite's write lock at BEGIN."""
+    if write and engine.dialect.name == "sqlite":
+        return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"),
+                            expire_on_commit=False)
     return sessionmaker(engine, expire_on_commit=False)
 
 

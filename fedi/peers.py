@@ -1,7 +1,21 @@
-"""Which hubs this hub talks to: configured neighbours, allowed domains and linked hubs.
+"""Which hubs this hub talks to, and how far: linked, being linked, being said goodbye to.
 
-Limited federation (DESIGN.md): only linked hubs and domains an admin allowed may deliver
-to or fetch from this hub, and only those are ever contacted.
+Limited federation (DESIGN.md): only linked hubs (and domains an admin allowed) may deliver
+to or fetch from this hub, and only those are ever contacted. The link protocol
+(``fedi.services.neighbours``) adds two transitional cases:
+
+- ``allowed()`` / ``is_linked``: the hubs content flows with: ``federation.neighbours``,
+  ``federation.allowed`` and hubs whose link was accepted both ways. The neighbourhood
+  audience is addressed to these, and a receiving hub shows such posts only while linked.
+- ``is_allowed``: who may exchange signed requests with us: the above, plus the hubs this
+  hub asked to link with (``requested``), so that their Accept and their own Follow reach us.
+  A hub that only asked us (``pending``) gets 403 until an admin says yes.
+- ``may_contact``: who we may send to: the above, plus a hub we just unlinked or refused
+  while our Undo or Reject to it is still queued (it gets the news, nothing else).
+
+Answers are cached for ``ttl`` seconds; a negative answer is checked against the database
+for that one domain, so a link made by another process (the CLI) is seen at once, and a
+link removed elsewhere stops being honoured within ``ttl``.
 """
 
 from __future__ import annotations
@@ -9,46 +23,102 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import Settings
-from fedi.models import Neighbour
+from fedi.models import Actor, Delivery, Neighbour, OutboxActivity
+
+# Neighbour.state values that let a hub exchange signed requests with us.
+REACHABLE_STATES = ("requested", "linked")
+FAREWELL_TYPES = ("Undo", "Reject")
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    linked: frozenset[str]
+    reachable: frozenset[str]
+
+
+def _farewell_pending(domain: str | None = None):  # type: ignore[no-untyped-def]
+    """Pending Undo/Reject deliveries of our instance actor (to one domain, or any)."""
+    query = (select(Delivery.domain)
+             .join(OutboxActivity, OutboxActivity.id == Delivery.activity_id)
+             .join(Actor, Actor.id == Delivery.actor_id)
+             .where(Delivery.state == "pending", OutboxActivity.type.in_(FAREWELL_TYPES),
+                    Actor.local, Actor.type == "Application"))
+    if domain is not None:
+        query = query.where(Delivery.domain == domain)
+    return query
 
 
 @dataclass
 class Peers:
-    """A short-lived cache of the allowed domains (config ∪ admin-added ∪ linked)."""
+    """A short-lived cache of the linked and reachable domains."""
 
     settings: Settings
     sessions: sessionmaker[Session]
-    ttl: float = 2.0
-    _domains: frozenset[str] = field(default_factory=frozenset)
+    ttl: float = 0.5
+    _snapshot: _Snapshot = field(default_factory=lambda: _Snapshot(frozenset(), frozenset()))
     _loaded_at: float = -1e9
 
     def invalidate(self) -> None:
         self._loaded_at = -1e9
 
-    def _load(self) -> frozenset[str]:
+    def _load(self) -> _Snapshot:
         with self.sessions() as session:
-            rows = session.execute(
-                select(Neighbour.domain, Neighbour.state, Neighbour.source)
-            ).all()
-        domains = set(self.settings.neighbours) | set(self.settings.allowed)
-        for domain, state, source in rows:
-            if state == "linked" or (source == "admin" and state != "refused"):
-                domains.add(domain)
-        return frozenset(domains)
+            rows = session.execute(select(Neighbour.domain, Neighbour.state)).all()
+        linked = set(self.settings.neighbours) | set(self.settings.allowed)
+        reachable = set(linked)
+        for domain, state in rows:
+            if state == "linked":
+                linked.add(domain)
+            if state in REACHABLE_STATES:
+                reachable.add(domain)
+        return _Snapshot(frozenset(linked), frozenset(reachable))
 
-    def allowed(self) -> frozenset[str]:
+    def _current(self) -> _Snapshot:
         now = time.monotonic()
         if now - self._loaded_at > self.ttl:
-            self._domains = self._load()
+            self._snapshot = self._load()
             self._loaded_at = now
-        return self._domains
+        return self._snapshot
+
+    def allowed(self) -> frozenset[str]:
+        """The linked hubs (and admin-allowed domains): where content may flow."""
+        return self._current().linked
+
+    linked = allowed
+
+    def is_linked(self, domain: str) -> bool:
+        domain = domain.lower()
+        return domain != self.settings.domain and domain in self.allowed()
+
+    def _recheck(self, domain: str, *, farewell: bool) -> bool:
+        """A negative cached answer, checked against the database for this one domain."""
+        with self.sessions() as session:
+            state = session.scalar(select(Neighbour.state).where(Neighbour.domain == domain))
+            ok = state in REACHABLE_STATES
+            if not ok and farewell:
+                ok = bool(session.scalar(select(exists(_farewell_pending(domain)))))
+        if ok and state in REACHABLE_STATES:
+            self.invalidate()
+        return ok
 
     def is_allowed(self, domain: str) -> bool:
+        """May this domain exchange signed requests with us (linked, or asked by us)?"""
         domain = domain.lower()
         if domain == self.settings.domain:
             return False
-        return domain in self.allowed()
+        if domain in self._current().reachable:
+            return True
+        return self._recheck(domain, farewell=False)
+
+    def may_contact(self, domain: str) -> bool:
+        """May we send to this domain (``is_allowed``, or a goodbye is still queued for it)?"""
+        domain = domain.lower()
+        if domain == self.settings.domain:
+            return False
+        if domain in self._current().reachable:
+            return True
+        return self._recheck(domain, farewell=True)

@@ -78,7 +78,12 @@ async def receive(request: Request) -> Response:
     if not _is_addressed_here(hub, doc, signer):
         return JSONResponse({"error": "the activity is not addressed to anyone here"},
                             status_code=422)
-    store_activity(hub.sessions, activity_id, doc, signer.actor_uri, signer.key_id, recipient_id)
+    writer = hub.extras.get("inbox_writer")
+    if writer is not None:
+        await writer.store(activity_id, doc, signer.actor_uri, signer.key_id, recipient_id)
+    else:
+        store_activity(hub.sessions, activity_id, doc, signer.actor_uri, signer.key_id,
+                       recipient_id)
     worker = hub.extras.get("inbox_worker")
     if worker is not None:
         worker.wake()

@@ -25,10 +25,11 @@ from fedi.signatures import (
 class RequestRejected(Exception):
     """The request cannot be accepted; ``status`` is the HTTP answer, the message the reason."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, domain: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.domain = domain  # set on a 403: the hub that is not allowed
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ async def verify_signed_request(
     if domain == local_domain:
         raise RequestRejected(401, "a request signed with this hub's own key is refused")
     if not is_allowed(domain):
-        raise RequestRejected(403, f"{domain} is not a linked or allowed hub")
+        raise RequestRejected(403, f"{domain} is not a linked or allowed hub", domain)
 
     def check(pem: str) -> Verification:
         if rfc9421:

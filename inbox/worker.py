@@ -37,24 +37,33 @@ class InboxWorker:
         self._wake.set()
 
     def run_once(self) -> int:
+        """Process one batch: one transaction, a savepoint per item so one bad item
+        cannot undo the others (commits are what an inbox spends its time on)."""
         now = self.clock()
         with self.sessions() as session, session.begin():
             items = claim_due(session, now=now, limit=self.batch, lease=self.lease)
-            claimed = [(i.id, i.actor_uri, i.payload, i.attempts) for i in items]
-        for item_id, actor_uri, payload, _attempts in claimed:
-            try:
-                with self.sessions() as session, session.begin():
-                    actor = session.scalar(select(Actor).where(Actor.uri == actor_uri))
-                    if actor is None:
-                        raise LookupError(f"sender {actor_uri} is not stored")
-                    dispatch(HandlerContext(session, self.ctx, actor), payload)
-                    mark_done(session, item_id)
-            except Exception as exc:  # noqa: BLE001 - recorded on the row and retried
-                log.warning("inbox item %s failed: %r", item_id, exc)
-                with self.sessions() as session, session.begin():
-                    row = session.get(InboxItem, item_id)
-                    if row is not None:
-                        mark_failed(session, row, repr(exc), self.clock())
+            claimed = [(i.id, i.actor_uri, i.payload) for i in items]
+        if not claimed:
+            return 0
+        failures: list[tuple[int, str]] = []
+        with self.sessions() as session, session.begin():
+            senders = {a.uri: a for a in session.scalars(
+                select(Actor).where(Actor.uri.in_({uri for _, uri, _ in claimed})))}
+            for item_id, actor_uri, payload in claimed:
+                actor = senders.get(actor_uri)
+                try:
+                    with session.begin_nested():
+                        if actor is None:
+                            raise LookupError(f"sender {actor_uri} is not stored")
+                        dispatch(HandlerContext(session, self.ctx, actor), payload)
+                        mark_done(session, item_id)
+                except Exception as exc:  # noqa: BLE001 - recorded on the row and retried
+                    log.warning("inbox item %s failed: %r", item_id, exc)
+                    failures.append((item_id, repr(exc)))
+            for item_id, error in failures:
+                row = session.get(InboxItem, item_id)
+                if row is not None:
+                    mark_failed(session, row, error, self.clock())
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

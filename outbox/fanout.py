@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fedi.ids import new_id
-from fedi.models import Actor, Follow, Notification, Status, TimelineEntry
+from fedi.models import Actor, Follow, Interaction, Notification, Status, TimelineEntry
 
 
 def local_followers(session: Session, author_id: int) -> list[int]:
@@ -24,7 +24,9 @@ def add_to_timelines(session: Session, status: Status, owner_ids: Iterable[int])
     ))
     for owner_id in dict.fromkeys(owner_ids):
         if owner_id not in existing:
-            session.add(TimelineEntry(id=status.id, owner_id=owner_id, status_id=status.id))
+            # One row per owner: the row id cannot be the status id (it is the primary key);
+            # timelines page on status_id (unique per owner, so indexed).
+            session.add(TimelineEntry(id=new_id(), owner_id=owner_id, status_id=status.id))
             existing.add(owner_id)
 
 
@@ -49,3 +51,24 @@ def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[i
     add_to_timelines(session, status, owners)
     for actor_id in mentioned:
         notify(session, actor_id, "mention", status.actor_id, status.id)
+    if status.visibility != "direct" and status.reblog_of_id is None:
+        for actor_id in post_subscribers(session, status.actor_id):
+            if actor_id not in mentioned:
+                notify(session, actor_id, "status", status.actor_id, status.id)
+
+
+def post_subscribers(session: Session, author_id: int) -> list[int]:
+    """Local followers who asked to be notified of each new post ("notify": true)."""
+    return list(session.scalars(
+        select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == author_id, Follow.state == "accepted", Follow.notify,
+               Actor.local)))
+
+
+def notify_boosters_of_edit(session: Session, status: Status) -> None:
+    """Members who boosted a status are told it was edited (Mastodon's "update")."""
+    boosters = session.scalars(
+        select(Interaction.actor_id).join(Actor, Actor.id == Interaction.actor_id)
+        .where(Interaction.status_id == status.id, Interaction.kind == "announce", Actor.local))
+    for actor_id in set(boosters):
+        notify(session, actor_id, "update", status.actor_id, status.id)

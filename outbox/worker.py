@@ -88,6 +88,7 @@ class _HubLike(Protocol):
 
     settings: Settings
     sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
     fetcher: Fetcher | None
     peers: Any
     extras: dict[str, Any]
@@ -433,7 +434,7 @@ async def start_delivery_worker(
     if hub.fetcher is None:
         raise RuntimeError("start_federation(hub) must run before start_delivery_worker(hub)")
     options = delivery_options(hub.settings)
-    worker = DeliveryWorker(hub.sessions, hub.fetcher, is_allowed=hub.peers.is_allowed, **options)
+    worker = DeliveryWorker(hub.write_sessions, hub.fetcher, is_allowed=hub.peers.is_allowed, **options)
     hub.extras["delivery_worker"] = worker
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop), name="delivery-worker")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from collections.abc import Sequence
 from typing import Any
 
 from fedi.config import Settings
@@ -102,7 +103,8 @@ def iso(dt_value: datetime) -> str:
     return dt_value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def note(status: Status, author: Actor, mentions: list[Actor]) -> dict[str, Any]:
+def note(status: Status, author: Actor, mentions: list[Actor],
+         tags: Sequence[str] = ()) -> dict[str, Any]:
     """A local status as a ``Note`` (or ``Article``) addressed as it was first sent."""
     doc: dict[str, Any] = {
         "id": status.uri,
@@ -118,6 +120,10 @@ def note(status: Status, author: Actor, mentions: list[Actor]) -> dict[str, Any]
         "tag": [{"type": "Mention", "href": m.uri, "name": f"@{m.username}@{m.domain}"}
                 for m in mentions],
     }
+    if tags:
+        base = author.uri.split("/users/", 1)[0]
+        doc["tag"] += [{"type": "Hashtag", "href": f"{base}/tags/{t}", "name": f"#{t}"}
+                       for t in tags]
     if status.spoiler_text:
         doc["summary"] = status.spoiler_text
     if status.title:

@@ -22,3 +22,19 @@ __all__ = [
     "Neighbour", "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "OutboxActivity",
     "Report", "Status", "StatusEdit", "Tag", "TimelineEntry", "Tombstone", "User",
 ]
+from fedi.models.api import ConversationState, IdempotencyKey, Marker, UserSettings  # noqa: E402
+
+__all__ += ["ConversationState", "IdempotencyKey", "Marker", "UserSettings"]
+from fedi.models.neighbourhood import (  # noqa: E402
+    Application,
+    DirectoryListing,
+    HubSetting,
+    Invite,
+    NeighbourSync,
+    Sponsorship,
+    TradeCategory,
+    TradeWaitlistEntry,
+)
+
+__all__ += ["Application", "DirectoryListing", "HubSetting", "Invite", "NeighbourSync",
+            "Sponsorship", "TradeCategory", "TradeWaitlistEntry"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fedi.db import Base, BigId, UTCDateTime, utcnow
@@ -91,6 +91,8 @@ class Follow(Base):
     # requested · accepted
     state: Mapped[str] = mapped_column(String(16), default="requested")
     uri: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    # The follower asked to be notified of each new post (Mastodon's "notify" option).
+    notify: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -99,13 +99,17 @@ def addressing(ctx: PublishContext, author: Actor, visibility: str,
             "cc": [ctx.members_collection(d) for d in linked] + mention_uris}
 
 
+def hashtags(text: str) -> list[str]:
+    return list(dict.fromkeys(t.lower() for t in TAG_RE.findall(text)))
+
+
 def _store_mentions_and_tags(session: Session, status: Status, mentions: list[Actor],
                              text: str) -> None:
     session.execute(delete(Mention).where(Mention.status_id == status.id))
     session.execute(delete(Tag).where(Tag.status_id == status.id))
     for actor in mentions:
         session.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
-    for name in dict.fromkeys(t.lower() for t in TAG_RE.findall(text)):
+    for name in hashtags(text):
         session.add(Tag(id=new_id(), status_id=status.id, name=name))
 
 
@@ -152,7 +156,7 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
     session.flush()
     _store_mentions_and_tags(session, status, mentions, text)
     fan_out_status(session, status, [m.id for m in mentions if m.local])
-    obj = note(status, author, mentions)
+    obj = note(status, author, mentions, hashtags(text))
     doc = build.activity("Create", f"{uri}/activity", author.uri, obj,
                          to=obj["to"], cc=obj["cc"], published=obj["published"])
     publish(session, ctx, author, doc, federate=visibility != "hub")
@@ -182,7 +186,7 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     if sensitive is not None:
         status.sensitive = sensitive
     status.edited_at = utcnow()
-    obj = note(status, author, mentions)
+    obj = note(status, author, mentions, hashtags(text))
     doc = build.activity("Update", f"{status.uri}/edits/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])
     publish(session, ctx, author, doc, federate=status.visibility != "hub")

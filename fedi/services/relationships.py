@@ -9,7 +9,7 @@ from fedi.ids import new_id
 from fedi.models import Actor, Follow
 from fedi.vocab import build
 from outbox.context import PublishContext
-from outbox.fanout import notify
+from outbox.fanout import notify as add_notification
 from outbox.publish import publish
 
 
@@ -22,8 +22,10 @@ def find_follow(session: Session, follower_id: int, followee_id: int) -> Follow 
                                                Follow.followee_id == followee_id))
 
 
-def follow(session: Session, ctx: PublishContext, follower: Actor, target: Actor) -> Follow:
-    """Ask to follow ``target``: every member is locked, so this makes a follow request."""
+def follow(session: Session, ctx: PublishContext, follower: Actor, target: Actor, *,
+           notify: bool | None = None) -> Follow:
+    """Ask to follow ``target``: every member is locked, so this makes a follow request.
+    ``notify``: be told of each of their new posts (None leaves the choice as it was)."""
     if follower.id == target.id:
         raise RelationshipError("you cannot follow yourself")
     if target.type != "Person" or target.deleted_at is not None:
@@ -32,16 +34,18 @@ def follow(session: Session, ctx: PublishContext, follower: Actor, target: Actor
         raise RelationshipError(f"{target.domain} is not a linked hub")
     existing = find_follow(session, follower.id, target.id)
     if existing is not None:
+        if notify is not None:
+            existing.notify = notify
         return existing
     row_id = new_id()
     uri = f"{follower.uri}/follows/{row_id}"
     locked = target.locked or target.local
     row = Follow(id=row_id, follower_id=follower.id, followee_id=target.id, uri=uri,
-                 state="requested" if locked else "accepted")
+                 state="requested" if locked else "accepted", notify=bool(notify))
     session.add(row)
     session.flush()
     if target.local:
-        notify(session, target.id, "follow_request" if locked else "follow", follower.id)
+        add_notification(session, target.id, "follow_request" if locked else "follow", follower.id)
     else:
         publish(session, ctx, follower, build.follow(uri, follower.uri, target.uri),
                 extra_recipients=[target.uri])
@@ -63,7 +67,7 @@ def accept_follow(session: Session, ctx: PublishContext, followee: Actor, follow
     if row.state == "accepted":
         return row
     row.state = "accepted"
-    notify(session, followee.id, "follow", follower.id)
+    add_notification(session, followee.id, "follow", follower.id)
     if not follower.local:
         doc = build.accept(f"{followee.uri}/accepts/{row.id}", followee.uri,
                            follow_doc(session, row), follower.uri)

@@ -54,7 +54,7 @@ async def get_status(request: Request) -> Response:
         author = find_local_actor(session, request.path_params["username"])
         status = session.get(Status, status_id)
         if (author is None or status is None or status.actor_id != author.id
-                or not can_see(session, viewer, status, is_linked=hub.peers.is_allowed)):
+                or not can_see(session, viewer, status, is_linked=hub.peers.is_linked)):
             return not_found()
         doc = note(status, author, _mentions(session, status))
     doc["@context"] = "https://www.w3.org/ns/activitystreams"
@@ -75,7 +75,7 @@ async def get_outbox(request: Request) -> Response:
             Status.actor_id == author.id, Status.deleted_at.is_(None), Status.local,
             Status.reblog_of_id.is_(None)).order_by(Status.id.desc()).limit(200))
         visible = [s for s in statuses
-                   if can_see(session, viewer, s, is_linked=hub.peers.is_allowed)][:PAGE]
+                   if can_see(session, viewer, s, is_linked=hub.peers.is_linked)][:PAGE]
         items = [{"id": f"{s.uri}/activity", "type": "Create", "actor": author.uri,
                   "object": note(s, author, _mentions(session, s))} for s in visible]
     return ap_json(ordered_collection(hub.urls.outbox(author.username), items))

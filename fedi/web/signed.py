@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fedi.vocab.context import ACTIVITY_JSON
-from fedi.web.state import hub_of
+from fedi.models import Neighbour
+from fedi.web.state import Hub, hub_of
 from inbox.verify import RequestRejected, VerifiedRequest, header_view, verify_signed_request
 
 PRIVATE_HEADERS = {"Cache-Control": "private", "Vary": "Signature, Signature-Input, Accept"}
@@ -33,6 +35,25 @@ async def verify(request: Request, body: bytes = b"") -> VerifiedRequest:
     hub = hub_of(request)
     assert hub.keystore is not None
     headers = header_view(request.scope["headers"])
+    try:
+        return await _verify(request, hub, headers, body)
+    except RequestRejected as exc:
+        if exc.status == 403 and exc.domain and request.method == "GET" and was_unlinked(
+                hub, exc.domain):
+            # A hub whose link ended finds nothing here any more: 404, as for anything it
+            # may not see (issue: "unlinking: inbox 403, fetch 404").
+            raise RequestRejected(404, "not found") from None
+        raise
+
+
+def was_unlinked(hub: Hub, domain: str) -> bool:
+    with hub.sessions() as session:
+        state = session.scalar(select(Neighbour.state).where(Neighbour.domain == domain))
+    return state in ("unlinked", "refused", "rejected")
+
+
+async def _verify(request: Request, hub: Hub, headers: dict[str, str],
+                  body: bytes) -> VerifiedRequest:
     return await verify_signed_request(
         request.method,
         request_target(request),

@@ -23,6 +23,8 @@ class Hub:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # Background writers (inbox, delivery, mesh) take SQLite's write lock at BEGIN.
+    write_sessions: sessionmaker[Session]
     urls: Urls
     peers: Peers
     templates: Jinja2Templates

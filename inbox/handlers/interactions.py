@@ -18,7 +18,7 @@ def _local_status(ctx: HandlerContext, doc: dict[str, Any]) -> Status | None:
     uri = get_id(doc.get("object"))
     status = ctx.session.scalar(select(Status).where(Status.uri == uri, Status.local))
     if status is None or not can_see(ctx.session, ctx.actor, status,
-                                     is_linked=ctx.publish.is_allowed):
+                                     is_linked=lambda d: d in ctx.publish.linked_domains()):
         return None
     return status
 

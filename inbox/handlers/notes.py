@@ -14,7 +14,7 @@ from fedi.services.visibility import narrowest
 from fedi.vocab.context import PUBLIC_FORMS
 from fedi.vocab.parse import addressed, as_list, get_id, host_of, mention_hrefs
 from inbox.dispatch import HandlerContext, handles, log
-from outbox.fanout import fan_out_status
+from outbox.fanout import fan_out_status, notify_boosters_of_edit
 
 NOTE_TYPES = ("Note", "Article")
 MAX_CONTENT = 100_000
@@ -57,7 +57,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     if s.scalar(select(Status.id).where(Status.uri == uri)):
         return
     visibility = visibility_of(ctx, obj)
-    if visibility == "neighbourhood" and not ctx.publish.is_allowed(ctx.actor.domain):
+    if visibility == "neighbourhood" and ctx.actor.domain not in ctx.publish.linked_domains():
         visibility = "followers"
     parent_uri = get_id(obj.get("inReplyTo"))
     parent = s.scalar(select(Status).where(Status.uri == parent_uri)) if parent_uri else None
@@ -110,6 +110,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     status.title = _str(obj, "name", 512) or status.title
     status.edited_at = utcnow()
     status.raw = obj
+    notify_boosters_of_edit(ctx.session, status)
 
 
 @handles("Delete", None, "Tombstone", *NOTE_TYPES)

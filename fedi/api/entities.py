@@ -1,0 +1,256 @@
+"""Load what entities need in a few batched queries, then convert with
+``fedi.convert.model_to_api``. One ``Renderer`` per request, bound to its viewer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fedi.convert import model_to_api as convert
+from fedi.models import (
+    Actor,
+    Block,
+    Follow,
+    Interaction,
+    Mention,
+    Notification,
+    Status,
+    Tag,
+    User,
+    UserSettings,
+)
+from fedi.services.timelines import count_visible_replies
+from fedi.web.state import Hub
+
+
+class Renderer:
+    def __init__(self, session: Session, hub: Hub, viewer: Actor | None) -> None:
+        self.session = session
+        self.hub = hub
+        self.viewer = viewer
+        self.base = hub.urls.base
+        self.domain = hub.settings.domain
+        self._accounts: dict[int, dict[str, Any]] = {}
+
+    @cached_property
+    def linked(self) -> frozenset[str]:
+        return self.hub.peers.allowed()
+
+    def _rows(self, statement: Any) -> list[Any]:
+        """Plain rows through the session's connection (no ORM work for tuples)."""
+        return list(self.session.connection().execute(statement).all())
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def account_stats(self, ids: Iterable[int]) -> dict[int, convert.AccountStats]:
+        """Counts per account, kept ``[api] account_stats_ttl`` seconds (default 30) in this
+        process: counting a busy author's statuses costs more than the rest of a page."""
+        cache = stats_cache(self.hub)
+        ids = list(dict.fromkeys(ids))
+        found = cache.get_many(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fresh = self._count(missing)
+            cache.put_many(fresh)
+            found.update(fresh)
+        return found
+
+    def _count(self, ids: list[int]) -> dict[int, convert.AccountStats]:
+        followers = dict(self._rows(
+            select(Follow.followee_id, func.count()).where(
+                Follow.followee_id.in_(ids), Follow.state == "accepted")
+            .group_by(Follow.followee_id)))
+        following = dict(self._rows(
+            select(Follow.follower_id, func.count()).where(
+                Follow.follower_id.in_(ids), Follow.state == "accepted")
+            .group_by(Follow.follower_id)))
+        statuses = {row[0]: (row[1], row[2]) for row in self._rows(
+            select(Status.actor_id, func.count(), func.max(Status.id)).where(
+                Status.actor_id.in_(ids), Status.deleted_at.is_(None))
+            .group_by(Status.actor_id))}
+        return {i: convert.AccountStats(followers=followers.get(i, 0),
+                                        following=following.get(i, 0),
+                                        statuses=statuses.get(i, (0, None))[0],
+                                        last_status_id=statuses.get(i, (0, None))[1])
+                for i in ids}
+
+    def accounts(self, actors: Sequence[Actor]) -> list[dict[str, Any]]:
+        missing = [a.id for a in actors if a.id not in self._accounts]
+        stats = self.account_stats(missing)
+        for actor in actors:
+            if actor.id not in self._accounts:
+                self._accounts[actor.id] = convert.account(
+                    actor, stats.get(actor.id, convert.AccountStats()), base=self.base,
+                    local_domain=self.domain)
+        return [self._accounts[a.id] for a in actors]
+
+    def account(self, actor: Actor) -> dict[str, Any]:
+        return self.accounts([actor])[0]
+
+    def credential_account(self, actor: Actor, user: User) -> dict[str, Any]:
+        settings = self.session.get(UserSettings, user.id)
+        requests = self.session.scalar(select(func.count()).select_from(Follow).where(
+            Follow.followee_id == actor.id, Follow.state == "requested")) or 0
+        return convert.credential_account(
+            self.account(actor), actor, privacy=default_privacy(user),
+            sensitive=bool(settings and settings.default_sensitive),
+            language=settings.default_language if settings else None,
+            note_source=settings.note_source if settings else convert.plain_text(actor.summary),
+            follow_requests=requests, role=user.role)
+
+    def actors_by_id(self, ids: Iterable[int]) -> dict[int, Actor]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        return {a.id: a for a in self.session.scalars(select(Actor).where(Actor.id.in_(ids)))}
+
+    # -- statuses -----------------------------------------------------------------------
+
+    def statuses(self, rows: Sequence[Status], *, with_text: bool = False) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        s = self.session
+        by_id = {r.id: r for r in rows}
+        wanted = [r.reblog_of_id for r in rows if r.reblog_of_id and r.reblog_of_id not in by_id]
+        if wanted:
+            for original in s.scalars(select(Status).where(Status.id.in_(wanted))):
+                by_id[original.id] = original
+        ids = list(by_id)
+        parents = [r.in_reply_to_id for r in by_id.values() if r.in_reply_to_id]
+        parent_authors = dict(self._rows(select(Status.id, Status.actor_id)
+                                         .where(Status.id.in_(parents)))) if parents else {}
+        mentions: dict[int, list[Any]] = {}
+        for row in self._rows(select(Mention.status_id, Actor.id, Actor.username, Actor.domain,
+                                     Actor.url, Actor.uri)
+                              .join(Actor, Actor.id == Mention.actor_id)
+                              .where(Mention.status_id.in_(ids))):
+            mentions.setdefault(row.status_id, []).append(row)
+        tags: dict[int, list[str]] = {}
+        for status_id, name in self._rows(select(Tag.status_id, Tag.name)
+                                          .where(Tag.status_id.in_(ids))):
+            tags.setdefault(status_id, []).append(name)
+        counts: dict[tuple[int, str], int] = {
+            (sid, kind): n for sid, kind, n in self._rows(
+                select(Interaction.status_id, Interaction.kind, func.count())
+                .where(Interaction.status_id.in_(ids), Interaction.kind.in_(("like", "announce")))
+                .group_by(Interaction.status_id, Interaction.kind))}
+        mine: set[tuple[int, str]] = set()
+        replies: dict[int, int] = {}
+        if self.viewer is not None:
+            mine = {(sid, kind) for sid, kind in self._rows(
+                select(Interaction.status_id, Interaction.kind)
+                .where(Interaction.actor_id == self.viewer.id,
+                       Interaction.status_id.in_(ids)))}
+            replies = count_visible_replies(s, self.viewer, self.linked, ids)
+        authors = self.actors_by_id(r.actor_id for r in by_id.values())
+        self.accounts(list(authors.values()))
+
+        def one(row: Status) -> dict[str, Any]:
+            extras = convert.StatusExtras(
+                mentions=mentions.get(row.id, []), tags=tags.get(row.id, []),
+                replies=replies.get(row.id, 0), favourites=counts.get((row.id, "like"), 0),
+                reblogs=counts.get((row.id, "announce"), 0),
+                favourited=(row.id, "like") in mine, reblogged=(row.id, "announce") in mine,
+                bookmarked=(row.id, "bookmark") in mine, pinned=(row.id, "pin") in mine,
+                in_reply_to_account_id=parent_authors.get(row.in_reply_to_id or 0))
+            reblog = None
+            if row.reblog_of_id and row.reblog_of_id in by_id:
+                reblog = one(by_id[row.reblog_of_id])
+            return convert.status(row, self._accounts[row.actor_id], extras, base=self.base,
+                                  local_domain=self.domain, reblog=reblog, with_text=with_text)
+
+        return [one(r) for r in rows if r.actor_id in authors]
+
+    def status(self, row: Status, *, with_text: bool = False) -> dict[str, Any]:
+        return self.statuses([row], with_text=with_text)[0]
+
+    # -- notifications, relationships ---------------------------------------------------
+
+    def notifications(self, rows: Sequence[Notification]) -> list[dict[str, Any]]:
+        actors = self.actors_by_id(n.from_actor_id for n in rows)
+        self.accounts(list(actors.values()))
+        status_ids = [n.status_id for n in rows if n.status_id]
+        statuses = list(self.session.scalars(select(Status).where(Status.id.in_(status_ids)))
+                        ) if status_ids else []
+        rendered = {int(e["id"]): e for e in self.statuses(statuses)}
+        out = []
+        for n in rows:
+            if n.from_actor_id not in actors:
+                continue
+            out.append(convert.notification(n, self._accounts[n.from_actor_id],
+                                            rendered.get(n.status_id or 0)))
+        return out
+
+    def relationships(self, target_ids: Sequence[int]) -> list[dict[str, Any]]:
+        assert self.viewer is not None
+        me = self.viewer.id
+        ids = list(dict.fromkeys(target_ids))
+        s = self.session
+        out_rows = s.execute(select(Follow.followee_id, Follow.state, Follow.notify).where(
+            Follow.follower_id == me, Follow.followee_id.in_(ids))).all()
+        out_f = {r.followee_id: r.state for r in out_rows}
+        notifying = {r.followee_id for r in out_rows if r.notify}
+        in_f = dict(s.execute(select(Follow.follower_id, Follow.state).where(
+            Follow.followee_id == me, Follow.follower_id.in_(ids))).all())
+        mine = set(s.execute(select(Block.target_id, Block.kind).where(
+            Block.actor_id == me, Block.target_id.in_(ids))).all())
+        theirs = set(s.scalars(select(Block.actor_id).where(
+            Block.target_id == me, Block.actor_id.in_(ids), Block.kind == "block")))
+        return [convert.relationship(
+            t, following=out_f.get(t) == "accepted", requested=out_f.get(t) == "requested",
+            followed_by=in_f.get(t) == "accepted", requested_by=in_f.get(t) == "requested",
+            blocking=(t, "block") in mine, blocked_by=t in theirs, muting=(t, "mute") in mine,
+            notifying=t in notifying)
+            for t in ids]
+
+
+class StatsCache:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic,
+                 max_size: int = 20_000) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self.max_size = max_size
+        self._items: dict[int, tuple[float, convert.AccountStats]] = {}
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, convert.AccountStats]:
+        now = self.clock()
+        out = {}
+        for i in ids:
+            item = self._items.get(i)
+            if item is not None and item[0] > now:
+                out[i] = item[1]
+        return out
+
+    def put_many(self, values: dict[int, convert.AccountStats]) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._items) + len(values) > self.max_size:
+            self._items.clear()
+        expires = self.clock() + self.ttl
+        for i, stats in values.items():
+            self._items[i] = (expires, stats)
+
+    def forget(self, actor_id: int) -> None:
+        self._items.pop(actor_id, None)
+
+
+def stats_cache(hub: Hub) -> StatsCache:
+    cache = hub.extras.get("account_stats")
+    if cache is None:
+        section = hub.settings.extra.get("api", {})
+        ttl = section.get("account_stats_ttl", 30) if isinstance(section, dict) else 30
+        cache = hub.extras["account_stats"] = StatsCache(float(ttl))
+    return cache
+
+
+def default_privacy(user: User) -> str:
+    """The member's default Mastodon visibility (followers-only until they change it)."""
+    value = user.default_visibility or "private"
+    if value in convert.TO_API:
+        return convert.TO_API[value]
+    return value if value in convert.FROM_API and value != "local" else "private"

@@ -1,0 +1,145 @@
+"""``/api/v1/instance`` and ``/api/v2/instance`` (with and without a trailing slash), rules,
+peers and the other instance extras. Public: apps read them before logging in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.routing import Route
+
+from fedi.api.auth import Call, endpoint
+from fedi.api.entities import Renderer
+from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
+from fedi.models import Actor, Status, User
+
+RULES = [
+    ("1", "Vivre ou travailler dans le quartier. / Live or work in the neighbourhood.",
+     "Le hub couvre ses codes postaux. / The hub covers its postal codes."),
+    ("2", "Être coopté par un membre. / Be invited by a member.", ""),
+    ("3", "Rester courtois et bienveillant. / Be courteous and kind.", ""),
+    ("4", "Pas de démarchage abusif. / No spam or aggressive selling.", ""),
+]
+SHORT = ("Un réseau privé de voisins professionnels. / A private network of neighbouring "
+         "professionals.")
+MEDIA = {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
+         "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
+         "description_limit": 1500}
+POLLS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300,
+         "max_expiration": 2629746}
+STATUSES = {"max_characters": MAX_CHARACTERS, "max_media_attachments": 0,
+            "characters_reserved_per_url": 23}
+
+
+def registration_mode(call: Call) -> str:
+    section = call.hub.settings.extra.get("registrations", {})
+    mode = section.get("mode") if isinstance(section, dict) else None
+    return mode if isinstance(mode, str) else "invite"
+
+
+def _contact(call: Call) -> tuple[dict[str, Any] | None, str]:
+    admin = call.session.execute(
+        select(Actor).join(User, User.actor_id == Actor.id)
+        .where(User.role == "admin", User.disabled.is_(False), Actor.deleted_at.is_(None))
+        .order_by(User.created_at).limit(1)).scalar()
+    api = call.hub.settings.extra.get("api", {})
+    email = api.get("contact_email", "") if isinstance(api, dict) else ""
+    entity = Renderer(call.session, call.hub, None).account(admin) if admin else None
+    return entity, str(email)
+
+
+def _stats(call: Call) -> dict[str, int]:
+    s = call.session
+    users = s.scalar(select(func.count()).select_from(Actor).where(
+        Actor.local, Actor.type == "Person", Actor.deleted_at.is_(None))) or 0
+    statuses = s.scalar(select(func.count()).select_from(Status).where(
+        Status.local, Status.deleted_at.is_(None))) or 0
+    return {"user_count": users, "status_count": statuses,
+            "domain_count": len(call.hub.peers.allowed()) + 1}
+
+
+def _description(call: Call) -> str:
+    territory = ", ".join(call.hub.settings.territory)
+    return (f"{SHORT} Territoire / Territory : {territory}." if territory else SHORT)
+
+
+async def instance_v1(call: Call) -> Any:
+    settings = call.hub.settings
+    contact, email = _contact(call)
+    mode = registration_mode(call)
+    ws = "wss" if settings.scheme == "https" else "ws"
+    return {
+        "uri": settings.domain, "title": settings.name, "short_description": SHORT,
+        "description": _description(call), "email": email, "version": MASTODON_VERSION,
+        "urls": {"streaming_api": f"{ws}://{settings.domain}"}, "stats": _stats(call),
+        "thumbnail": None, "languages": ["fr", "en"], "registrations": False,
+        "approval_required": mode == "invite+approval", "invites_enabled": mode != "closed",
+        "configuration": {"accounts": {"max_featured_tags": 0},
+                          "statuses": STATUSES, "media_attachments": MEDIA, "polls": POLLS},
+        "contact_account": contact,
+        "rules": [{"id": i, "text": t} for i, t, _h in RULES],
+    }
+
+
+async def instance_v2(call: Call) -> Any:
+    settings = call.hub.settings
+    base = call.hub.urls.base
+    contact, email = _contact(call)
+    mode = registration_mode(call)
+    message = ("Adhésion sur invitation d'un membre. / Membership is by invitation from a "
+               "member." if mode != "closed" else "Inscriptions fermées. / Registrations are "
+               "closed.")
+    return {
+        "domain": settings.domain, "title": settings.name, "version": MASTODON_VERSION,
+        "source_url": "https://voisins.social", "description": _description(call),
+        "usage": {"users": {"active_month": _stats(call)["user_count"]}},
+        "thumbnail": {"url": f"{base}/media/missing.png", "blurhash": None, "versions": {}},
+        "icon": [], "languages": ["fr", "en"],
+        "configuration": {
+            "urls": {"status": None, "about": f"{base}/about", "privacy_policy": None,
+                     "terms_of_service": None},
+            "vapid": {"public_key": ""},
+            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
+            "statuses": STATUSES, "media_attachments": MEDIA, "polls": POLLS,
+            "translation": {"enabled": False},
+        },
+        "registrations": {"enabled": False, "approval_required": mode == "invite+approval",
+                          "message": message, "url": None, "min_age": None,
+                          "reason_required": False},
+        "contact": {"email": email, "account": contact},
+        "rules": [{"id": i, "text": t, "hint": h} for i, t, h in RULES],
+    }
+
+
+async def rules(call: Call) -> Any:
+    return [{"id": i, "text": t, "hint": h} for i, t, h in RULES]
+
+
+async def peers(call: Call) -> Any:
+    return sorted(call.hub.peers.allowed())
+
+
+async def activity(call: Call) -> Any:
+    return []
+
+
+async def extended_description(call: Call) -> Any:
+    return {"updated_at": "2026-01-01T00:00:00.000Z", "content": f"<p>{_description(call)}</p>"}
+
+
+async def languages(call: Call) -> Any:
+    return [{"code": "fr", "name": "Français"}, {"code": "en", "name": "English"}]
+
+
+public = endpoint(auth="optional", body=False)
+routes = [
+    Route("/api/v1/instance", public(instance_v1)),
+    Route("/api/v1/instance/", public(instance_v1)),
+    Route("/api/v2/instance", public(instance_v2)),
+    Route("/api/v2/instance/", public(instance_v2)),
+    Route("/api/v1/instance/rules", public(rules)),
+    Route("/api/v1/instance/peers", endpoint("read", body=False)(peers)),
+    Route("/api/v1/instance/activity", public(activity)),
+    Route("/api/v1/instance/extended_description", public(extended_description)),
+    Route("/api/v1/instance/languages", public(languages)),
+]

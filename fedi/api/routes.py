@@ -1,0 +1,30 @@
+"""Every client API route, in matching order (fixed paths before ``{id}`` ones)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def api_routes() -> list[BaseRoute]:
+    from fedi.api import (
+        accounts,
+        apps,
+        conversations,
+        instance,
+        markers,
+        notifications,
+        oauth,
+        relationships,
+        search,
+        status_actions,
+        statuses,
+        stubs,
+        timelines,
+        tokens,
+    )
+
+    modules = [apps, oauth, tokens, instance, relationships, accounts, statuses, status_actions,
+               timelines,
+               conversations,
+        markers, notifications, search, stubs]
+    return [route for module in modules for route in module.routes]

@@ -1,0 +1,121 @@
+"""Empty but valid answers, so that apps do not crash on what this hub does not do
+(lists, filters, custom emojis, announcements, trends, suggestions, followed tags, media,
+push), plus reports and tags."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from fedi.api.auth import Call, endpoint
+from fedi.api.errors import ApiError, not_found, unprocessable
+from fedi.convert.model_to_api import iso, tag
+from fedi.db import utcnow
+from fedi.ids import new_id
+from fedi.models import Actor, Report, Status
+
+# A 1×1 transparent PNG: the avatar and header of every account.
+MISSING_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+async def empty(call: Call) -> Any:
+    return []
+
+
+async def empty_object(call: Call) -> Any:
+    return {}
+
+
+async def unsupported(call: Call) -> Any:
+    raise unprocessable("This hub does not support this yet")
+
+
+async def no_record(call: Call) -> Any:
+    raise not_found()
+
+
+async def get_tag(call: Call) -> Any:
+    name = call.request.path_params["name"].lstrip("#").lower()[:128]
+    if not name:
+        raise not_found()
+    return tag(name, base=call.hub.urls.base)
+
+
+async def report(call: Call) -> Any:
+    p = call.params
+    target_id = p.id("account_id")
+    target = call.session.get(Actor, target_id) if target_id else None
+    if target is None:
+        raise unprocessable("account_id must be an account")
+    uris = []
+    for sid in p.id_list("status_ids"):
+        status = call.session.get(Status, sid)
+        if status is not None and status.actor_id == target.id:
+            uris.append(status.uri)
+    row = Report(id=new_id(), reporter_uri=call.actor.uri, target_actor_id=target.id,
+                 status_uris=uris, comment=p.str("comment", "", max_len=1000) or "",
+                 created_at=utcnow())
+    call.session.add(row)
+    call.session.flush()
+    return {"id": str(row.id), "action_taken": False, "action_taken_at": None,
+            "category": p.str("category", "other", max_len=32), "comment": row.comment,
+            "forwarded": False, "created_at": iso(row.created_at),
+            "status_ids": [str(i) for i in p.id_list("status_ids")], "rule_ids": [],
+            "target_account": call.render.account(target)}
+
+
+async def missing_png(request: Request) -> Response:
+    return Response(MISSING_PNG, media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def streaming_health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+async def streaming(call: Call) -> Any:
+    raise ApiError(404, "Streaming is not available on this hub yet")
+
+
+read = endpoint("read", body=False)
+token = endpoint(auth="token", body=False)
+routes = [
+    Route("/api/v1/lists", endpoint("read:lists", body=False)(empty), methods=["GET"]),
+    Route("/api/v1/lists", endpoint("write:lists")(unsupported), methods=["POST"]),
+    Route("/api/v1/lists/{id}", endpoint("read:lists", body=False)(no_record)),
+    Route("/api/v1/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
+    Route("/api/v2/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
+    Route("/api/v1/filters", endpoint("write:filters")(unsupported), methods=["POST"]),
+    Route("/api/v2/filters", endpoint("write:filters")(unsupported), methods=["POST"]),
+    Route("/api/v1/custom_emojis", endpoint(auth="optional", body=False)(empty)),
+    Route("/api/v1/announcements", read(empty)),
+    Route("/api/v1/trends", read(empty)),
+    Route("/api/v1/trends/tags", read(empty)),
+    Route("/api/v1/trends/statuses", read(empty)),
+    Route("/api/v1/trends/links", read(empty)),
+    Route("/api/v1/suggestions", read(empty)),
+    Route("/api/v2/suggestions", read(empty)),
+    Route("/api/v1/followed_tags", endpoint("read:follows", body=False)(empty)),
+    Route("/api/v1/featured_tags", endpoint("read:accounts", body=False)(empty)),
+    Route("/api/v1/featured_tags/suggestions", endpoint("read:accounts", body=False)(empty)),
+    Route("/api/v1/scheduled_statuses", endpoint("read:statuses", body=False)(empty)),
+    Route("/api/v1/domain_blocks", endpoint("read:blocks", body=False)(empty), methods=["GET"]),
+    Route("/api/v1/endorsements", endpoint("read:accounts", body=False)(empty)),
+    Route("/api/v1/tags/{name}", read(get_tag)),
+    Route("/api/v1/reports", endpoint("write:reports")(report), methods=["POST"]),
+    Route("/api/v1/reports/", endpoint("write:reports")(report), methods=["POST"]),
+    Route("/api/v1/media", endpoint("write:media")(unsupported), methods=["POST"]),
+    Route("/api/v2/media", endpoint("write:media")(unsupported), methods=["POST"]),
+    Route("/api/v1/media/{id}", endpoint("write:media")(no_record), methods=["GET", "PUT"]),
+    Route("/api/v1/polls/{id}", read(no_record)),
+    Route("/api/v1/push/subscription", endpoint("push")(no_record),
+          methods=["GET", "POST", "PUT", "DELETE"]),
+    Route("/api/v1/streaming/health", streaming_health),
+    Route("/api/v1/streaming", token(streaming)),
+    Route("/media/missing.png", missing_png),
+]

@@ -1,0 +1,117 @@
+"""Hub settings kept in the database (the console and ``voisins settings`` change them live).
+
+Each setting has a default, a parser for what an admin types, and a one-line help in
+French and English. Unknown keys and bad values are refused with a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fedi.db import utcnow
+from fedi.models import HubSetting
+
+REGISTRATION_MODES = ("invite", "approval", "closed")
+TRADE_RULE_ACTIONS = ("refuse", "waitlist")
+
+
+class SettingError(ValueError):
+    """An unknown setting or a value it does not take."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"on", "true", "yes", "1", "oui"}:
+        return True
+    if text in {"off", "false", "no", "0", "non"}:
+        return False
+    raise SettingError(f"expected on or off, got {value!r}")
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise SettingError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Spec:
+    default: Any
+    parse: Callable[[Any], Any]
+    help_fr: str
+    help_en: str
+
+
+SPECS: dict[str, Spec] = {
+    "registration_mode": Spec(
+        "invite", _choice(*REGISTRATION_MODES),
+        "inscriptions : invite (sur invitation), approval (invitation + validation), closed",
+        "sign-ups: invite (invite link), approval (invite + admin approval), closed"),
+    "trade_rule": Spec(
+        False, _bool,
+        "un seul membre actif par métier (non-concurrence)",
+        "one active member per trade category (non-competition)"),
+    "trade_rule_action": Spec(
+        "refuse", _choice(*TRADE_RULE_ACTIONS),
+        "métier déjà pris : refuse (refuser) ou waitlist (liste d'attente)",
+        "trade already taken: refuse, or waitlist (waiting list)"),
+    "auto_link_adjacent": Spec(
+        True, _bool,
+        "accepter d'office le lien avec un hub de territoire limitrophe",
+        "accept links from hubs whose territory borders ours without an admin"),
+    "propose_adjacent": Spec(
+        True, _bool,
+        "proposer un lien aux hubs limitrophes connus par nos voisins",
+        "propose links to bordering hubs that our linked hubs know"),
+}
+
+
+def get_setting(session: Session, key: str) -> Any:
+    spec = SPECS.get(key)
+    if spec is None:
+        raise SettingError(f"unknown setting {key!r}")
+    row = session.get(HubSetting, key)
+    if row is None:
+        return spec.default
+    try:
+        return spec.parse(row.value)
+    except SettingError:
+        return spec.default  # a value written by an older version: fall back, never crash
+
+
+def all_settings(session: Session) -> dict[str, Any]:
+    stored = {row.key: row.value for row in session.scalars(select(HubSetting))}
+    out: dict[str, Any] = {}
+    for key, spec in SPECS.items():
+        try:
+            out[key] = spec.parse(stored[key]) if key in stored else spec.default
+        except SettingError:
+            out[key] = spec.default
+    return out
+
+
+def set_setting(session: Session, key: str, value: Any) -> Any:
+    """Parse and store a setting; returns the stored value."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise SettingError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
+    parsed = spec.parse(value)
+    row = session.get(HubSetting, key)
+    if row is None:
+        session.add(HubSetting(key=key, value=parsed, updated_at=utcnow()))
+    else:
+        row.value = parsed
+        row.updated_at = utcnow()
+    session.flush()
+    return parsed

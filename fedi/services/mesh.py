@@ -1,0 +1,278 @@
+"""The mesh: linked hubs share their links and their members, and adjacent hubs link up.
+
+Each hub serves two collections to its linked hubs only (signed fetch):
+
+- ``/actor/links``: its own territory and the hubs it is linked with, with their territories.
+  A hub reading it proposes a link (our Follow) to every hub there whose territory borders
+  its own and that it does not know yet (setting ``propose_adjacent``).
+- ``/members``: the members it lists (``discoverable``), as full ``Person`` documents, by
+  pages. They fill the directory; ``Update(Person)`` keeps them current in between.
+
+The ``MeshWorker`` runs in the serve process (``run_once()`` for tests): it reads both
+collections of a linked hub when the link forms, when that hub announces a change of its
+links (``Add``/``Remove``), and every ``refresh`` otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fedi.config import ConfigError, Settings
+from fedi.convert.ap_to_model import InvalidObject, new_remote_actor, update_actor
+from fedi.convert.model_to_ap import ordered_collection, person
+from fedi.db import transaction, utcnow
+from fedi.http import Fetcher, RemoteError, Signer
+from fedi.ids import Urls
+from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, User
+from fedi.services.hub_settings import get_setting
+from fedi.services.neighbours import (
+    TERRITORY_CONTEXT,
+    find_row,
+    hub_actor,
+    mark_sync_due,
+    request_link,
+    retry_later,
+)
+from fedi.services.territory import adjacent_to_us, clean_territory
+from fedi.vocab.parse import as_list, get_id, host_of
+from outbox.context import PublishContext
+
+log = logging.getLogger("voisins.mesh")
+
+MEMBERS_PAGE = 50
+MAX_PAGES = 100
+MAX_LINKS = 500
+
+
+# --- what we serve ---------------------------------------------------------------------------
+
+
+def links_collection(session: Session, settings: Settings, urls: Urls) -> dict[str, Any]:
+    rows = session.scalars(select(Neighbour).where(Neighbour.state == "linked")
+                           .order_by(Neighbour.domain))
+    items = [{"id": f"{settings.scheme}://{row.domain}/actor", "type": "Application",
+              "territory": list(row.territory or [])} for row in rows]
+    doc = ordered_collection(f"{urls.instance_actor}/links", items)
+    doc["@context"] = TERRITORY_CONTEXT
+    doc["territory"] = list(settings.territory)
+    return doc
+
+
+def listed_members(session: Session) -> Any:
+    """Members this hub lists to its linked hubs: active and discoverable."""
+    return (select(Actor).join(User, User.actor_id == Actor.id)
+            .where(Actor.local, Actor.type == "Person", Actor.deleted_at.is_(None),
+                   Actor.discoverable, User.disabled.is_(False)))
+
+
+def members_collection(session: Session, urls: Urls, page: int | None) -> dict[str, Any]:
+    """``/members``: the collection (with ``first``), or one page of ``Person`` documents."""
+    base = urls.members
+    if page is None:
+        total = len(session.scalars(listed_members(session).with_only_columns(Actor.id)).all())
+        doc = ordered_collection(base, None, total=total)
+        doc["first"] = f"{base}?page=1"
+        return doc
+    rows = list(session.scalars(listed_members(session).order_by(Actor.id)
+                                .offset((page - 1) * MEMBERS_PAGE).limit(MEMBERS_PAGE + 1)))
+    items = [person(actor, urls) for actor in rows[:MEMBERS_PAGE]]
+    doc = ordered_collection(f"{base}?page={page}", items)
+    doc["type"] = "OrderedCollectionPage"
+    doc["partOf"] = base
+    if len(rows) > MEMBERS_PAGE:
+        doc["next"] = f"{base}?page={page + 1}"
+    return doc
+
+
+# --- what we do with what linked hubs serve ------------------------------------------------
+
+
+def apply_links(session: Session, ctx: PublishContext, domain: str,
+                doc: dict[str, Any]) -> list[str]:
+    """Store a linked hub's links and territory; propose links to adjacent hubs. Returns the
+    domains we proposed a link to."""
+    row = find_row(session, domain, lock=True)
+    configured = domain in ctx.settings.neighbours
+    if not configured and (row is None or row.state != "linked"):
+        return []
+    territory = clean_territory(doc.get("territory"))
+    if territory and row is not None:
+        row.territory = territory
+    links: list[dict[str, Any]] = []
+    for item in as_list(doc.get("orderedItems"))[:MAX_LINKS]:
+        uri = get_id(item)
+        other = host_of(uri)
+        if not other or uri != hub_actor(ctx, other) or other == domain:
+            continue
+        links.append({"domain": other, "territory": clean_territory(
+            item.get("territory") if isinstance(item, dict) else None)})
+    sync = session.get(NeighbourSync, domain)
+    if sync is not None:
+        sync.links = links
+    proposed: list[str] = []
+    if not get_setting(session, "propose_adjacent"):
+        return proposed
+    for link in links:
+        other = link["domain"]
+        if other == ctx.settings.domain or find_row(session, other) is not None:
+            continue
+        if adjacent_to_us(ctx.settings, link["territory"]):
+            request_link(session, ctx, other, source="mesh")
+            proposed.append(other)
+    return proposed
+
+
+def apply_members(session: Session, domain: str, items: list[Any]) -> int:
+    """Store the members a linked hub lists, and make them (only them) its directory entries."""
+    listed: set[int] = set()
+    for item in items:
+        if not isinstance(item, dict) or item.get("type") != "Person":
+            continue
+        uri = get_id(item)
+        key = item.get("publicKey")
+        if (host_of(uri) != domain or not item.get("discoverable", False)
+                or not isinstance(key, dict) or key.get("owner") != uri
+                or host_of(get_id(key.get("id"))) != domain):
+            continue  # only the hub's own members, with their own keys
+        try:
+            with session.begin_nested():
+                actor = session.scalar(select(Actor).where(Actor.uri == uri))
+                if actor is None:
+                    actor = new_remote_actor(item)
+                    session.add(actor)
+                elif actor.local:
+                    continue
+                else:
+                    update_actor(actor, item)
+                session.flush()
+        except (InvalidObject, IntegrityError) as exc:
+            log.info("member %s of %s skipped: %s", uri, domain, exc)
+            continue
+        listed.add(actor.id)
+    session.execute(delete(DirectoryListing).where(
+        DirectoryListing.domain == domain, DirectoryListing.actor_id.not_in(listed or {0}))
+        .execution_options(synchronize_session=False))
+    known = set(session.scalars(select(DirectoryListing.actor_id).where(
+        DirectoryListing.domain == domain)))
+    for actor_id in listed - known:
+        session.add(DirectoryListing(actor_id=actor_id, domain=domain))
+    return len(listed)
+
+
+class MeshWorker:
+    """Reads the links and members of linked hubs when due; proposes links to adjacent hubs."""
+
+    def __init__(self, sessions: sessionmaker[Session], ctx: PublishContext, fetcher: Fetcher,
+                 signer: Signer, *, refresh: timedelta = timedelta(hours=1),
+                 lease: timedelta = timedelta(seconds=60), idle_poll: float = 0.5,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.sessions = sessions
+        self.ctx = ctx
+        self.fetcher = fetcher
+        self.signer = signer
+        self.refresh = refresh
+        self.lease = lease
+        self.idle_poll = idle_poll
+        self.clock = clock
+
+    def _claim(self) -> list[str]:
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            linked = set(session.scalars(select(Neighbour.domain).where(
+                Neighbour.state == "linked"))) | set(self.ctx.settings.neighbours)
+            known = set(session.scalars(select(NeighbourSync.domain)))
+            for domain in linked - known:  # linked before this worker existed, or by hand
+                mark_sync_due(session, domain, now)
+            session.flush()
+            rows = list(session.scalars(select(NeighbourSync).where(
+                NeighbourSync.due_at <= now).with_for_update(skip_locked=True)))
+            due = [r for r in rows if r.domain in linked]
+            for row in due:
+                row.due_at = now + self.lease
+        return [r.domain for r in due]
+
+    async def _fetch_members(self, domain: str) -> list[Any]:
+        collection = await self.fetcher.fetch_object(
+            f"{self.ctx.settings.scheme}://{domain}/members", signer=self.signer)
+        items: list[Any] = list(as_list(collection.get("orderedItems")))
+        url = get_id(collection.get("first"))
+        for _ in range(MAX_PAGES):
+            if not url or host_of(url) != domain:
+                break
+            page = await self.fetcher.fetch_object(url, signer=self.signer)
+            items.extend(as_list(page.get("orderedItems")))
+            url = get_id(page.get("next"))
+        return items
+
+    async def sync(self, domain: str) -> None:
+        try:
+            links = await self.fetcher.fetch_object(
+                f"{self.ctx.settings.scheme}://{domain}/actor/links", signer=self.signer)
+            members = await self._fetch_members(domain)
+        except RemoteError as exc:
+            log.info("cannot read the collections of %s: %s", domain, exc)
+            await asyncio.to_thread(self._failed, domain, str(exc))
+            return
+        await asyncio.to_thread(self._apply, domain, links, members)
+
+    def _failed(self, domain: str, error: str) -> None:
+        with transaction(self.sessions) as session:
+            retry_later(session, domain, error, self.refresh)
+
+    def _apply(self, domain: str, links: dict[str, Any], members: list[Any]) -> None:
+        with transaction(self.sessions) as session:
+            proposed = apply_links(session, self.ctx, domain, links)
+            count = apply_members(session, domain, members)
+            sync = session.get(NeighbourSync, domain)
+            if sync is not None:
+                sync.synced_at = self.clock()
+                sync.due_at = self.clock() + self.refresh
+                sync.attempts = 0
+                sync.last_error = None
+        log.info("synced %s: %d members, proposed %s", domain, count, proposed or "none")
+
+    async def run_once(self) -> int:
+        due = await asyncio.to_thread(self._claim)
+        for domain in due:
+            await self.sync(domain)
+        return len(due)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # noqa: BLE001 - a service loop must outlive a DB outage
+                log.exception("mesh cycle failed")
+                done = 0
+            if done == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.idle_poll)
+                except TimeoutError:
+                    pass
+
+
+def mesh_options(settings: Settings) -> dict[str, Any]:
+    """MeshWorker keyword arguments from the optional ``[mesh]`` table (``refresh_seconds``)."""
+    table = settings.extra.get("mesh", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError("mesh", "must be a table")
+    options: dict[str, Any] = {}
+    for key, value in table.items():
+        if key != "refresh_seconds":
+            raise ConfigError(f"mesh.{key}", "unknown key (known: refresh_seconds)")
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError("mesh.refresh_seconds", f"expected a number, got {value!r}") from None
+        if isinstance(value, bool) or seconds < 1:
+            raise ConfigError("mesh.refresh_seconds", f"must be at least 1, got {value!r}")
+        options["refresh"] = timedelta(seconds=seconds)
+    return options

@@ -1,0 +1,339 @@
+"""Read paths for statuses: home, local, neighbourhood, tag, profile, context, search.
+
+Every query carries ``visible_to``, the SQL form of ``fedi.services.visibility.can_see``
+for a local member (tests compare the two on every combination), so no timeline can
+show a post its reader may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from fedi.models import Actor, Block, Follow, Interaction, Mention, Status, Tag, TimelineEntry
+
+MAX_CONTEXT = 400
+MAX_WINDOWS = 10
+
+
+@dataclass(frozen=True)
+class Page:
+    """Mastodon paging: ``max_id`` (older than), ``since_id`` (newer than, newest first),
+    ``min_id`` (just after, read oldest first then reversed), ``limit``."""
+
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = 20
+
+    @property
+    def ascending(self) -> bool:
+        return self.min_id is not None
+
+
+def paginate(query: Select[Any], column: Any, page: Page) -> Select[Any]:
+    if page.max_id is not None:
+        query = query.where(column < page.max_id)
+    if page.since_id is not None:
+        query = query.where(column > page.since_id)
+    if page.min_id is not None:
+        return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
+    return query.order_by(column.desc()).limit(page.limit)
+
+
+def newest_first(rows: Sequence[Any], page: Page) -> list[Any]:
+    return list(reversed(rows)) if page.ascending else list(rows)
+
+
+# Hot read paths reuse statements built once, with the viewer and the linked domains as
+# bound parameters: building these expressions costs more than running them.
+VIEWER = bindparam("viewer_id", type_=BigInteger)
+LINKED = bindparam("linked", expanding=True)
+Neighbourhood = Callable[[Any], ColumnElement[bool]]
+
+
+def _audience_rules(viewer: Any, neighbourhood: Neighbourhood, s: Any,
+                    a: Any) -> ColumnElement[bool]:
+    mentioned = exists().where(Mention.status_id == s.id, Mention.actor_id == viewer)
+    follows = exists().where(Follow.follower_id == viewer, Follow.followee_id == s.actor_id,
+                             Follow.state == "accepted")
+    return or_(
+        and_(s.visibility == "direct", mentioned),
+        and_(s.visibility == "followers", or_(follows, mentioned)),
+        and_(s.visibility == "hub", a.local),
+        and_(s.visibility == "neighbourhood", neighbourhood(a)),
+    )
+
+
+def _visible(viewer: Any, neighbourhood: Neighbourhood, s: Any, a: Any) -> ColumnElement[bool]:
+    original = aliased(Status)
+    original_author = aliased(Actor)
+    original_ok = exists(
+        select(original.id).join(original_author, original_author.id == original.actor_id)
+        .where(original.id == s.reblog_of_id, original.deleted_at.is_(None),
+               original.reblog_of_id.is_(None),
+               or_(original.actor_id == viewer,
+                   _audience_rules(viewer, neighbourhood, original, original_author))))
+    return and_(s.deleted_at.is_(None), or_(
+        s.actor_id == viewer,
+        and_(or_(s.reblog_of_id.is_(None), original_ok),
+             _audience_rules(viewer, neighbourhood, s, a)),
+    ))
+
+
+def visible_to(viewer_id: int, linked: frozenset[str], s: Any = Status,
+               a: Any = Actor) -> ColumnElement[bool]:
+    """Statuses ``s`` (joined with their author ``a``) a local member may see."""
+    domains = sorted(linked)
+
+    def neighbourhood(actor: Any) -> ColumnElement[bool]:
+        return or_(actor.local, actor.domain.in_(domains)) if domains else actor.local
+
+    return _visible(viewer_id, neighbourhood, s, a)
+
+
+def not_silenced(viewer_id: Any, s: Any = Status) -> ColumnElement[bool]:
+    """Not from an account the viewer blocked or muted."""
+    return ~exists().where(Block.actor_id == viewer_id, Block.target_id == s.actor_id)
+
+
+@cache
+def _bound_visible() -> ColumnElement[bool]:
+    return _visible(VIEWER, lambda actor: or_(actor.local, actor.domain.in_(LINKED)),
+                    Status, Actor)
+
+
+@cache
+def _visible_base() -> Select[Any]:
+    return select(Status).join(Actor, Actor.id == Status.actor_id).where(_bound_visible())
+
+
+@cache
+def _home_filter() -> Select[Any]:
+    return (select(Status).join(Actor, Actor.id == Status.actor_id)
+            .where(_bound_visible(), not_silenced(VIEWER)))
+
+
+@cache
+def _replies_base() -> Select[Any]:
+    return (select(Status.in_reply_to_id, func.count()).join(Actor, Actor.id == Status.actor_id)
+            .where(_bound_visible()))
+
+
+@cache
+def _interactions_base() -> Select[Any]:
+    return (select(Interaction.id, Status).join(Status, Status.id == Interaction.status_id)
+            .join(Actor, Actor.id == Status.actor_id)
+            .where(Interaction.actor_id == VIEWER, _bound_visible()))
+
+
+def bound(viewer: Actor, linked: frozenset[str]) -> dict[str, Any]:
+    """The parameters of the statements above for this viewer."""
+    return {"viewer_id": viewer.id, "linked": sorted(linked)}
+
+
+def _visible_statuses(viewer: Actor, linked: frozenset[str]) -> Select[Any]:
+    return _visible_base()
+
+
+def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) -> list[Status]:
+    """The member's timeline rows, in windows read from the (owner, status) index, then the
+    visible ones among them: one plan on SQLite and PostgreSQL alike, whatever the
+    planner thinks of the visibility filter."""
+    params = bound(viewer, linked)
+    window = max(page.limit * 2, 40)
+    cursor = replace(page, limit=window)
+    found: list[Status] = []
+    for _ in range(MAX_WINDOWS):
+        candidates = list(session.scalars(paginate(
+            select(TimelineEntry.status_id).where(TimelineEntry.owner_id == viewer.id),
+            TimelineEntry.status_id, cursor)))
+        if not candidates:
+            break
+        rows = {r.id: r for r in session.scalars(
+            _home_filter().where(Status.id.in_(candidates)), params)}
+        found.extend(rows[c] for c in candidates if c in rows)
+        if len(found) >= page.limit or len(candidates) < window:
+            break
+        cursor = (replace(cursor, min_id=max(candidates)) if page.ascending
+                  else replace(cursor, max_id=min(candidates)))
+    return newest_first(found[:page.limit], page)
+
+
+def public(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
+           local: bool, remote: bool = False) -> list[Status]:
+    """``local``: this hub's hub and neighbourhood posts. Otherwise the neighbourhood: those
+    plus neighbourhood posts of linked hubs (``remote``: only the latter). No boosts."""
+    query = _visible_statuses(viewer, linked).where(
+        Status.reblog_of_id.is_(None), Status.visibility.in_(("hub", "neighbourhood")),
+        not_silenced(VIEWER))
+    if local:
+        query = query.where(Actor.local)
+    elif remote:
+        query = query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
+    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
+    return newest_first(rows, page)
+
+
+def tagged(session: Session, viewer: Actor, linked: frozenset[str], name: str, page: Page, *,
+           local: bool = False) -> list[Status]:
+    """A hashtag timeline is a public timeline: hub and neighbourhood posts only, never
+    followers-only or direct ones (security-and-performance.md §5.3 #20)."""
+    query = _visible_statuses(viewer, linked).where(
+        Status.reblog_of_id.is_(None), Status.visibility.in_(("hub", "neighbourhood")),
+        exists().where(Tag.status_id == Status.id, Tag.name == name.lower()),
+        not_silenced(VIEWER))
+    if local:
+        query = query.where(Actor.local)
+    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
+    return newest_first(rows, page)
+
+
+@dataclass(frozen=True)
+class ProfileFilter:
+    exclude_replies: bool = False
+    exclude_reblogs: bool = False
+    only_media: bool = False
+    pinned: bool = False
+    tagged: str | None = None
+
+
+def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: Actor,
+               page: Page, flt: ProfileFilter) -> list[Status]:
+    if flt.only_media:
+        return []  # no media attachments on this hub yet
+    query = _visible_statuses(viewer, linked).where(Status.actor_id == target.id)
+    if flt.exclude_replies:
+        parent = aliased(Status)
+        query = query.where(or_(Status.in_reply_to_id.is_(None),
+                                exists().where(parent.id == Status.in_reply_to_id,
+                                               parent.actor_id == target.id)))
+    if flt.exclude_reblogs:
+        query = query.where(Status.reblog_of_id.is_(None))
+    if flt.pinned:
+        query = query.where(exists().where(Interaction.status_id == Status.id,
+                                           Interaction.actor_id == target.id,
+                                           Interaction.kind == "pin"))
+    if flt.tagged:
+        query = query.where(exists().where(Tag.status_id == Status.id,
+                                           Tag.name == flt.tagged.lower()))
+    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
+    return newest_first(rows, page)
+
+
+def by_interaction(session: Session, viewer: Actor, linked: frozenset[str], kind: str,
+                   page: Page) -> list[tuple[int, Status]]:
+    """The viewer's favourites or bookmarks still visible to them, with the cursor."""
+    query = _interactions_base().where(Interaction.kind == kind)
+    rows = session.execute(paginate(query, Interaction.id, page), bound(viewer, linked)).all()
+    return [(cursor, row) for cursor, row in newest_first(rows, page)]
+
+
+def visible_ids(session: Session, viewer: Actor, linked: frozenset[str],
+                ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    query = _visible_base().with_only_columns(Status.id).where(Status.id.in_(list(ids)))
+    return set(session.scalars(query, bound(viewer, linked)))
+
+
+def find_visible(session: Session, viewer: Actor, linked: frozenset[str],
+                 status_id: int) -> Status | None:
+    return session.scalar(_visible_base().where(Status.id == status_id), bound(viewer, linked))
+
+
+def context(session: Session, viewer: Actor, linked: frozenset[str],
+            status: Status) -> tuple[list[Status], list[Status]]:
+    """Ancestors (oldest first) and descendants (thread order) the viewer may see."""
+    ancestors: list[Status] = []
+    parent_id = status.in_reply_to_id
+    seen = {status.id}
+    while parent_id is not None and parent_id not in seen and len(seen) < MAX_CONTEXT:
+        seen.add(parent_id)
+        parent = session.get(Status, parent_id)
+        if parent is None:
+            break
+        if find_visible(session, viewer, linked, parent.id) is not None:
+            ancestors.append(parent)
+        parent_id = parent.in_reply_to_id
+    ancestors.reverse()
+    children: dict[int, list[Status]] = {}
+    frontier = [status.id]
+    found = 0
+    while frontier and found < MAX_CONTEXT:
+        rows = session.scalars(
+            _visible_base()
+            .where(Status.in_reply_to_id.in_(frontier), Status.reblog_of_id.is_(None))
+            .order_by(Status.id), bound(viewer, linked)).all()
+        frontier = []
+        for row in rows:
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            children.setdefault(row.in_reply_to_id or 0, []).append(row)
+            frontier.append(row.id)
+            found += 1
+    descendants: list[Status] = []
+
+    def walk(node_id: int) -> None:
+        for child in children.get(node_id, []):
+            descendants.append(child)
+            walk(child.id)
+
+    walk(status.id)
+    return ancestors, descendants
+
+
+def search(session: Session, viewer: Actor, linked: frozenset[str], q: str, *, limit: int,
+           offset: int, account_id: int | None = None, max_id: int | None = None,
+           min_id: int | None = None) -> list[Status]:
+    """Statuses the viewer may see whose text contains ``q``, or whose URL/URI is ``q``."""
+    q = q.strip()
+    if not q:
+        return []
+    if q.startswith(("http://", "https://")):
+        cond = or_(Status.uri == q, Status.url == q)
+    else:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        cond = or_(Status.content.ilike(pattern, escape="\\"),
+                   Status.spoiler_text.ilike(pattern, escape="\\"))
+    query = _visible_statuses(viewer, linked).where(cond, Status.reblog_of_id.is_(None))
+    if account_id is not None:
+        query = query.where(Status.actor_id == account_id)
+    if max_id is not None:
+        query = query.where(Status.id < max_id)
+    if min_id is not None:
+        query = query.where(Status.id > min_id)
+    return list(session.scalars(query.order_by(Status.id.desc()).offset(offset).limit(limit),
+                                bound(viewer, linked)))
+
+
+def direct_statuses(session: Session, viewer: Actor, *, limit: int = 400) -> list[Status]:
+    """Direct statuses the viewer wrote or was mentioned in, newest first."""
+    mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer.id)
+    query = (select(Status).where(Status.visibility == "direct", Status.deleted_at.is_(None),
+                                  or_(Status.actor_id == viewer.id, mentioned),
+                                  not_silenced(viewer.id))
+             .order_by(Status.id.desc()).limit(limit))
+    return list(session.scalars(query))
+
+
+def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str],
+                          ids: Sequence[int]) -> dict[int, int]:
+    """Replies the viewer may see, per parent: counts never reveal hidden replies.
+
+    Two steps, so that the planner cannot trade the ``in_reply_to_id`` index for another:
+    the replies by parent first (most posts have none), then the visible ones among them."""
+    if not ids:
+        return {}
+    replies = list(session.scalars(select(Status.id).where(Status.in_reply_to_id.in_(list(ids)))))
+    if not replies:
+        return {}
+    query = (_replies_base().where(Status.id.in_(replies)).group_by(Status.in_reply_to_id))
+    return {parent: n for parent, n in session.execute(query, bound(viewer, linked)).all()}

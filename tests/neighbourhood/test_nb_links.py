@@ -1,0 +1,179 @@
+"""The link protocol seen from one hub, in process: what a stranger's link request does (and
+never does), what an admin's decisions queue, and who may send to or receive from whom."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from fedi.app import create_app
+from fedi.config import Settings, load_settings, render_config
+from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.ids import Urls, new_id
+from fedi.keys import generate_private_key_pem
+from fedi.migrate import upgrade
+from fedi.models import Delivery, Neighbour, OutboxActivity
+from fedi.peers import Peers
+from fedi.services import neighbours
+from fedi.signatures import sign_request
+from outbox.context import PublishContext
+
+STRANGER = "stranger.test"
+KEY = generate_private_key_pem()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    """A hub (pages and inbox, no workers) on SQLite and on PostgreSQL."""
+    text = render_config(domain="onze.test", name="Onze", scheme="https", territory=["75011"],
+                         database_url=database_url)
+    text = text.replace("port = 8000", "port = 8000\nrun_workers = false")
+    (tmp_path / "voisins.toml").write_text(text, encoding="utf-8")
+    loaded = load_settings(str(tmp_path / "voisins.toml"), env={})
+    upgrade(loaded.database_url)
+    yield loaded
+
+
+def link_request(territory: list[str], *, kind: str = "Follow") -> tuple[bytes, dict[str, str]]:
+    doc = {"@context": "https://www.w3.org/ns/activitystreams",
+           "id": f"https://{STRANGER}/actor/follows/{new_id()}", "type": kind,
+           "actor": f"https://{STRANGER}/actor", "object": "https://onze.test/actor",
+           "territory": territory}
+    body = json.dumps(doc).encode()
+    headers = sign_request("POST", "https://onze.test/actor/inbox",
+                           headers={"Content-Type": "application/activity+json"}, body=body,
+                           private_key_pem=KEY, key_id=f"https://{STRANGER}/actor#main-key",
+                           now=datetime.now(UTC))
+    return body, headers
+
+
+def rows(settings: Settings) -> list[tuple[str, str, str]]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return [(r.domain, r.state, r.source) for r in session.scalars(select(Neighbour))]
+    finally:
+        engine.dispose()
+
+
+def queued(settings: Settings) -> list[tuple[str, str]]:
+    """(activity type, inbox) of every pending delivery."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return sorted(session.execute(
+                select(OutboxActivity.type, Delivery.inbox_url)
+                .join(Delivery, Delivery.activity_id == OutboxActivity.id)
+                .where(Delivery.state == "pending")).tuples())
+    finally:
+        engine.dispose()
+
+
+def cli(settings: Settings, *args: str) -> int:
+    from fedi.cli import main
+
+    assert settings.config_path is not None
+    return main(["--config", settings.config_path, *args])
+
+
+def test_stranger__link_request_waits_unverified_and_nothing_is_fetched(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        fetched: list[str] = []
+        original = hub.fetcher.client.send
+
+        async def spy(request, **kwargs):  # type: ignore[no-untyped-def]
+            fetched.append(str(request.url))
+            return await original(request, **kwargs)
+
+        hub.fetcher.client.send = spy
+        # Anything but a link request from a hub we do not know: refused, as before.
+        body, headers = link_request(["75001"], kind="Create")
+        assert client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"}
+                           ).status_code == 403
+        # A link request from a hub that does not border us: kept for the admins, 202.
+        body, headers = link_request(["75001"])
+        answer = client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"})
+        assert answer.status_code == 202
+        assert rows(settings) == [(STRANGER, "pending", "remote")]
+        assert fetched == []  # a stranger cannot make us fetch anything this way
+        # Its members still cannot deliver to us.
+        body, headers = link_request(["75001"], kind="Create")
+        assert client.post("/inbox", content=body, headers={**headers, "Host": "onze.test"}
+                           ).status_code == 403
+
+    # The admin refuses: a Reject is queued, and the stranger is refused from now on.
+    assert cli(settings, "neighbours", "refuse", STRANGER) == 0
+    assert rows(settings) == [(STRANGER, "refused", "admin")]
+    assert queued(settings) == [("Reject", f"https://{STRANGER}/actor/inbox")]
+    engine = make_engine(settings.database_url)
+    peers = Peers(settings, make_sessionmaker(engine))
+    assert not peers.is_allowed(STRANGER) and peers.may_contact(STRANGER)
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        body, headers = link_request(["75001"])
+        again = client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"})
+        assert again.status_code == 403 and "declined" in again.json()["error"]
+
+
+def test_admin_approves_a_waiting_request(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        body, headers = link_request(["75008"])
+        assert client.post("/actor/inbox", content=body,
+                           headers={**headers, "Host": "onze.test"}).status_code == 202
+    assert cli(settings, "neighbours", "approve", STRANGER) == 0
+    assert rows(settings) == [(STRANGER, "requested", "admin")]
+    # Accept of their Follow and our own Follow, both to their instance actor's inbox.
+    assert queued(settings) == [("Accept", f"https://{STRANGER}/actor/inbox"),
+                                ("Follow", f"https://{STRANGER}/actor/inbox")]
+    engine = make_engine(settings.database_url)
+    peers = Peers(settings, make_sessionmaker(engine))
+    assert peers.is_allowed(STRANGER) and not peers.is_linked(STRANGER)
+    assert STRANGER not in peers.allowed()  # not linked yet: no neighbourhood post goes there
+    engine.dispose()
+    assert cli(settings, "neighbours", "approve", STRANGER) == 2  # nothing waits any more
+
+
+def test_unlink_drops_what_is_queued_and_sends_an_undo(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    peers = Peers(settings, sessions)
+    ctx = PublishContext(settings=settings, urls=Urls(settings.base_url),
+                         is_allowed=peers.is_allowed, linked_domains=peers.allowed)
+    try:
+        with transaction(sessions) as session:
+            row = neighbours.request_link(session, ctx, "douze.test")
+            row.incoming_accepted = row.outgoing_accepted = True
+            row.follow_in_uri = "https://douze.test/actor/follows/1"
+            row.state = "linked"
+        peers.invalidate()
+        assert peers.is_linked("douze.test")
+        with transaction(sessions) as session:
+            neighbours.request_link(session, ctx, "vingt.test")  # a second, still requested
+        with transaction(sessions) as session:
+            neighbours.unlink(session, ctx, "douze.test")
+        peers.invalidate()
+        assert not peers.is_allowed("douze.test") and peers.may_contact("douze.test")
+        assert [t for t, inbox in queued(settings) if "douze" in inbox] == ["Undo"]
+        with sessions() as session:  # our Follow, still queued for douze, was dropped
+            dropped = session.execute(select(OutboxActivity.type, Delivery.last_error).join(
+                Delivery, Delivery.activity_id == OutboxActivity.id).where(
+                Delivery.domain == "douze.test", Delivery.state == "dropped")).all()
+        assert [t for t, _ in dropped] == ["Follow"] and "ended" in dropped[0][1]
+        assert [t for t, inbox in queued(settings) if "vingt" in inbox] == ["Follow"]
+        with transaction(sessions) as session:
+            with pytest.raises(neighbours.LinkError, match="not a neighbour"):
+                neighbours.unlink(session, ctx, "douze.test")
+            with pytest.raises(neighbours.LinkError, match="this hub itself"):
+                neighbours.request_link(session, ctx, "onze.test")
+            # The mesh never proposes again a hub an admin refused.
+            again = neighbours.request_link(session, ctx, "douze.test", source="mesh")
+            assert again.state == "refused"
+    finally:
+        engine.dispose()
