@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -17,6 +18,9 @@ from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.migrate import upgrade
 from fedi.models import Actor, Neighbour, User
 from fedi.services.accounts import ROLES, AccountError, create_user
+
+if TYPE_CHECKING:
+    from fedi.web.state import Hub
 
 
 class CommandError(Exception):
@@ -394,65 +398,58 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
-def cmd_lookup(args: argparse.Namespace) -> int:
-    """Resolve a remote member through WebFinger and a signed fetch, and store them."""
+def _federated(args: argparse.Namespace, what: str,
+               work: Callable[[Hub], Awaitable[dict[str, Any]]]) -> int:
+    """Run ``work`` with this hub's signer and guarded client; print its JSON answer."""
     import asyncio
     import json
 
     from fedi.app import build_hub, start_federation, stop_federation
     from fedi.http import RemoteError
-    from fedi.webfinger import lookup
 
     settings = _settings(args)
     _require_schema(settings)
     hub = build_hub(settings)
 
-    async def run() -> dict:
+    async def run() -> dict[str, Any]:
         await start_federation(hub)
         try:
-            assert hub.fetcher is not None and hub.resolver is not None
-            target = args.target
-            if "@" in target and not target.startswith(("http://", "https://")):
-                target = await lookup(hub.fetcher, target, scheme=settings.scheme)
-            actor = await hub.resolver.actor(target, refresh=True)
-            return {"id": actor.uri, "username": actor.username, "domain": actor.domain,
-                    "name": actor.display_name, "locked": actor.locked,
-                    "trade": actor.trade, "key_id": actor.key_id}
+            return await work(hub)
         finally:
             await stop_federation(hub)
 
     try:
         print(json.dumps(asyncio.run(run()), ensure_ascii=False))
     except RemoteError as exc:
-        raise CommandError(f"cannot resolve {args.target}: {exc}") from None
+        raise CommandError(f"cannot {what}: {exc}") from None
     return 0
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    """Resolve a remote member through WebFinger and a signed fetch, and store them."""
+    from fedi.webfinger import lookup
+
+    async def work(hub: Hub) -> dict[str, Any]:
+        assert hub.fetcher is not None and hub.resolver is not None
+        target = args.target
+        if "@" in target and not target.startswith(("http://", "https://")):
+            target = await lookup(hub.fetcher, target, scheme=hub.settings.scheme)
+        actor = await hub.resolver.actor(target, refresh=True)
+        return {"id": actor.uri, "username": actor.username, "domain": actor.domain,
+                "name": actor.display_name, "locked": actor.locked,
+                "trade": actor.trade, "key_id": actor.key_id}
+
+    return _federated(args, f"resolve {args.target}", work)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Signed GET of any ActivityPub URL on a linked hub, as this hub's instance actor."""
-    import asyncio
-    import json
 
-    from fedi.app import build_hub, start_federation, stop_federation
-    from fedi.http import RemoteError
+    async def work(hub: Hub) -> dict[str, Any]:
+        assert hub.fetcher is not None
+        return await hub.fetcher.fetch_object(args.url, signer=hub.signer)
 
-    settings = _settings(args)
-    _require_schema(settings)
-    hub = build_hub(settings)
-
-    async def run() -> dict:
-        await start_federation(hub)
-        try:
-            assert hub.fetcher is not None
-            return await hub.fetcher.fetch_object(args.url, signer=hub.signer)
-        finally:
-            await stop_federation(hub)
-
-    try:
-        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
-    except RemoteError as exc:
-        raise CommandError(f"cannot fetch {args.url}: {exc}") from None
-    return 0
+    return _federated(args, f"fetch {args.url}", work)
 
 
 def build_parser() -> argparse.ArgumentParser:

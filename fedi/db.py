@@ -69,12 +69,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
-    """Sessions on ``engine``; ``write=True`` takes SQLite's write lock at BEGIN."""
-    if write and engine.dialect.name == "sqlite":
+def make_sessionmaker(engine: Engine, *, deferred: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``. On SQLite they take the write lock at BEGIN (and wait for it),
+    unless ``deferred``: only for read paths that never write, or that retry on
+    "database is locked" (see fedi.api.auth)."""
+    if not deferred and engine.dialect.name == "sqlite":
         return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"),
                             expire_on_commit=False)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reading(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A deferred twin of ``factory``, for reads that may run inside another session's
+    write transaction in the same thread (an IMMEDIATE BEGIN there would wait on itself)."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return factory
+    return sessionmaker(bind.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import Settings
+from fedi.db import reading
 from fedi.models import Actor, Delivery, Neighbour, OutboxActivity
 
 # Neighbour.state values that let a hub exchange signed requests with us.
@@ -61,6 +62,10 @@ class Peers:
     ttl: float = 0.5
     _snapshot: _Snapshot = field(default_factory=lambda: _Snapshot(frozenset(), frozenset()))
     _loaded_at: float = -1e9
+
+    def __post_init__(self) -> None:
+        # Peers is asked from inside services' write transactions: read without the lock.
+        self.sessions = reading(self.sessions)
 
     def invalidate(self) -> None:
         self._loaded_at = -1e9

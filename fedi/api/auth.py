@@ -168,7 +168,7 @@ def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
             # A deferred SQLite transaction that read before another connection committed
             # cannot write ("database is locked" at once): everything the handler did is
             # in this transaction, so roll back and run it again holding the write lock.
-            for factory in (hub.sessions, hub.write_sessions):
+            for factory in (hub.read_sessions, hub.write_sessions):
                 with factory() as session:
                     try:
                         caller = None
@@ -196,7 +196,7 @@ def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
                         return response
                     except OperationalError as exc:
                         session.rollback()
-                        if factory is hub.sessions and "locked" in str(exc.orig):
+                        if factory is hub.read_sessions and "locked" in str(exc.orig):
                             continue
                         raise
                 break

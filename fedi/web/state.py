@@ -23,8 +23,11 @@ class Hub:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    # Background writers (inbox, delivery, mesh) take SQLite's write lock at BEGIN.
+    # ``sessions`` take SQLite's write lock at BEGIN; ``write_sessions`` is the same factory,
+    # named where writing is the point. ``read_sessions`` are deferred: reads that never
+    # write, or that retry on "database is locked" (fedi.api.auth).
     write_sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     urls: Urls
     peers: Peers
     templates: Jinja2Templates
