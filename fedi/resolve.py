@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.convert.ap_to_model import InvalidObject, new_remote_actor, public_key_of, update_actor
+from fedi.db import reading
 from fedi.http import BadResponse, Fetcher, RemoteError, Signer
 from fedi.keystore import KeyFetchError, KeyInfo, fetch_url
 from fedi.models import Actor
@@ -24,6 +25,7 @@ class ActorResolver:
         self, sessions: sessionmaker[Session], fetcher: Fetcher, signer: Signer, local_domain: str
     ) -> None:
         self.sessions = sessions
+        self.read_sessions = reading(sessions)
         self.fetcher = fetcher
         self.signer = signer
         self.local_domain = local_domain
@@ -44,7 +46,7 @@ class ActorResolver:
                             .where(Actor.key_id == key_id, Actor.local.is_(True)))
 
     def _stored(self, query: Any) -> KeyInfo | None:
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             row = session.execute(query.where(Actor.deleted_at.is_(None))).first()
         if row is None or not row.public_key_pem or not row.key_id:
             return None
@@ -101,7 +103,7 @@ class ActorResolver:
     async def actor(self, uri: str, *, refresh: bool = False) -> Actor:
         """A remote actor by URI, fetched when unknown (or when ``refresh``)."""
         if not refresh:
-            with self.sessions() as session:
+            with self.read_sessions() as session:
                 actor = session.scalar(select(Actor).where(Actor.uri == uri))
                 if actor is not None:
                     session.expunge(actor)

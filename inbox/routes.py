@@ -33,7 +33,7 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
         targets.add(get_id(obj.get("object")) or "")
     if any(t.startswith(local_prefix) for t in targets):
         return True
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         # Two columns, not the whole Actor: loading the entity (its raw JSON document
         # included) cost about a millisecond per inbox POST.
         sender = session.execute(select(Actor.id, Actor.followers_url)
@@ -52,7 +52,7 @@ async def receive(request: Request) -> Response:
     recipient_id = None
     username = request.path_params.get("username")
     if username is not None:
-        with hub.sessions() as session:
+        with hub.read_sessions() as session:
             actor = find_local_actor(session, username)
         if actor is None:
             return JSONResponse({"error": "no such inbox"}, status_code=404)

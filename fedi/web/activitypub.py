@@ -36,7 +36,7 @@ async def get_person(request: Request) -> Response:
         await verify(request)
     except RequestRejected as exc:
         return rejected(exc)
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         actor = find_local_actor(session, request.path_params["username"])
     if actor is None:
         return not_found()

@@ -29,7 +29,7 @@ async def _viewer(request: Request) -> Actor | Response:
     except RequestRejected as exc:
         return rejected(exc)
     hub = hub_of(request)
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         actor = session.scalar(select(Actor).where(Actor.uri == signer.actor_uri))
     if actor is None:
         return not_found()
@@ -50,7 +50,7 @@ async def get_status(request: Request) -> Response:
         status_id = int(request.path_params["status_id"])
     except ValueError:
         return not_found()
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         author = find_local_actor(session, request.path_params["username"])
         status = session.get(Status, status_id)
         if (author is None or status is None or status.actor_id != author.id
@@ -67,7 +67,7 @@ async def get_outbox(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     hub = hub_of(request)
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         author = find_local_actor(session, request.path_params["username"])
         if author is None:
             return not_found()
@@ -86,7 +86,7 @@ async def _relations(request: Request, followers: bool) -> Response:
     if isinstance(viewer, Response):
         return viewer
     hub = hub_of(request)
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         member = find_local_actor(session, request.path_params["username"])
         if member is None:
             return not_found()

@@ -47,7 +47,7 @@ async def verify(request: Request, body: bytes = b"") -> VerifiedRequest:
 
 
 def was_unlinked(hub: Hub, domain: str) -> bool:
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         state = session.scalar(select(Neighbour.state).where(Neighbour.domain == domain))
     return state in ("unlinked", "refused", "rejected")
 

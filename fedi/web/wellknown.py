@@ -59,7 +59,7 @@ async def webfinger(request: Request) -> Response:
     username = _username_for(resource, host, urls.base)
     if username is None:
         return error_response(404, "no such account on this hub")
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         actor = find_local_actor(session, username)
     if actor is None:
         return error_response(404, "no such account on this hub")
@@ -113,7 +113,7 @@ async def nodeinfo(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in ("2.0", "2.1"):
         return error_response(404, "unknown NodeInfo version")
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         users = session.scalar(
             select(func.count()).select_from(Actor).where(Actor.local, Actor.type == "Person")
         ) or 0
