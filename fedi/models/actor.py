@@ -39,7 +39,8 @@ class Actor(Base):
     business_name: Mapped[str | None] = mapped_column(String(255))
     postal_code: Mapped[str | None] = mapped_column(String(16))
     website: Mapped[str | None] = mapped_column(String(2048))
-    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deferred: the remote document is kept for audits, and rendering never needs it.
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

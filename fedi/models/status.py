@@ -36,7 +36,8 @@ class Status(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2048))
     recipients: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # to/cc as sent
-    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deferred: the remote document is kept for audits, and rendering never needs it.
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

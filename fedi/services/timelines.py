@@ -147,7 +147,9 @@ def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) ->
     visible ones among them: one plan on SQLite and PostgreSQL alike, whatever the
     planner thinks of the visibility filter."""
     params = bound(viewer, linked)
-    window = max(page.limit * 2, 40)
+    # Fan-out on write already respects audiences: nearly every row is visible, so a
+    # window just over the page saves loading rows that are not shown.
+    window = max(page.limit + 5, 25)
     cursor = replace(page, limit=window)
     found: list[Status] = []
     for _ in range(MAX_WINDOWS):
