@@ -18,7 +18,7 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,29}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
 ROLES = ("admin", "moderator", "member")
 INSTANCE_USERNAME = "_hub"
-RESERVED = {"actor", "admin", "inbox", "users", "api", "oauth", "about", "members", "hub", "root"}
+RESERVED = {"actor", "inbox", "users", "api", "oauth", "about", "members", "hub", "root"}
 
 _hasher = PasswordHasher()
 
