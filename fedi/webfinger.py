@@ -24,6 +24,8 @@ async def lookup(fetcher: Fetcher, handle: str, *, scheme: str = "https") -> str
         doc = json.loads(result.body)
     except ValueError:
         raise BadResponse("WebFinger answered malformed JSON") from None
+    except RecursionError:  # json gives up past ~1,000 levels: a hostile answer, refused
+        raise BadResponse("WebFinger answered JSON nested too deeply") from None
     links = doc.get("links") if isinstance(doc, dict) else None
     for link in links or []:
         if (isinstance(link, dict) and link.get("rel") == "self"

@@ -107,3 +107,13 @@ def test_voisins_fetch__deeply_nested_document__refused(world: SimpleNamespace) 
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     assert "nested" in result.stderr
+
+
+def test_voisins_lookup__deeply_nested_webfinger__refused(world: SimpleNamespace) -> None:
+    """A WebFinger answer nested 100,000 levels deep: a clear refusal, no traceback."""
+    deep = b"[" * 20_000 + b"]" * 20_000  # under WebFinger's 64 KiB cap, yet too deep
+    world.evil.serve_json("/.well-known/webfinger", deep, content_type="application/jrd+json")
+    result = world.hub.cli("lookup", f"deep@{world.evil.domain}", check=False)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert "nested too deeply" in result.stderr
