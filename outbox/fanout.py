@@ -11,15 +11,11 @@ from fedi.ids import new_id
 from fedi.models import Actor, Follow, Interaction, Notification, Status, TimelineEntry
 
 
-def local_followers(session: Session, author_id: int) -> list[int]:
-    return list(session.scalars(
-        select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
-        .where(Follow.followee_id == author_id, Follow.state == "accepted", Actor.local)
-    ))
-
-
-def add_to_timelines(session: Session, status: Status, owner_ids: Iterable[int]) -> None:
-    existing = set(session.scalars(
+def add_to_timelines(session: Session, status: Status, owner_ids: Iterable[int], *,
+                     new: bool = False) -> None:
+    """Timeline rows for ``owner_ids``; ``new``: the status was just created, so no owner
+    can have it yet (one query fewer on the inbox's hottest path)."""
+    existing: set[int] = set() if new else set(session.scalars(
         select(TimelineEntry.owner_id).where(TimelineEntry.status_id == status.id)
     ))
     for owner_id in dict.fromkeys(owner_ids):
@@ -39,30 +35,31 @@ def notify(session: Session, owner_id: int, type_: str, from_actor_id: int,
 
 
 def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[int]) -> None:
-    """Timelines of the author (if local), local followers (unless direct) and mentioned members."""
+    """Timelines of the author (if local), local followers (unless direct) and mentioned
+    members; "status" notifications for followers who asked for them. For a new status."""
     mentioned = list(mentioned_local)
     owners: list[int] = []
     author = session.get(Actor, status.actor_id)
     if author is not None and author.local:
         owners.append(author.id)
+    subscribers: list[int] = []
     if status.visibility != "direct":
-        owners.extend(local_followers(session, status.actor_id))
+        for follower_id, wants_posts in session.execute(
+                select(Follow.follower_id, Follow.notify)
+                .join(Actor, Actor.id == Follow.follower_id)
+                .where(Follow.followee_id == status.actor_id, Follow.state == "accepted",
+                       Actor.local)):
+            owners.append(follower_id)
+            if wants_posts:
+                subscribers.append(follower_id)
     owners.extend(mentioned)
-    add_to_timelines(session, status, owners)
+    add_to_timelines(session, status, owners, new=True)
     for actor_id in mentioned:
         notify(session, actor_id, "mention", status.actor_id, status.id)
-    if status.visibility != "direct" and status.reblog_of_id is None:
-        for actor_id in post_subscribers(session, status.actor_id):
+    if status.reblog_of_id is None:
+        for actor_id in subscribers:
             if actor_id not in mentioned:
                 notify(session, actor_id, "status", status.actor_id, status.id)
-
-
-def post_subscribers(session: Session, author_id: int) -> list[int]:
-    """Local followers who asked to be notified of each new post ("notify": true)."""
-    return list(session.scalars(
-        select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
-        .where(Follow.followee_id == author_id, Follow.state == "accepted", Follow.notify,
-               Actor.local)))
 
 
 def notify_boosters_of_edit(session: Session, status: Status) -> None:
