@@ -12,7 +12,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.templating import Jinja2Templates
 
+from fedi.api import directory as api_directory
+from fedi.api import registration as api_registration
+from fedi.api.cors import ApiCors
+from fedi.api.ratelimit import ApiRateLimit
+from fedi.api.routes import api_routes
 from fedi.config import Settings
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.http import Fetcher, Signer, make_client
@@ -22,20 +28,13 @@ from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
+from fedi.web.errors import http_exception, server_error
+from fedi.web.limits import BodySizeLimit
+from fedi.web.state import Hub
 from inbox import routes as inbox_routes
 from inbox.worker import InboxWorker
 from inbox.writer import InboxWriter
 from outbox.context import PublishContext
-from fedi.web.errors import http_exception, server_error
-from fedi.web.limits import BodySizeLimit
-from fedi.web.state import Hub
-from starlette.templating import Jinja2Templates
-
-from fedi.api.cors import ApiCors
-from fedi.api.ratelimit import ApiRateLimit
-from fedi.api.routes import api_routes
-from fedi.api import directory as api_directory
-from fedi.api import registration as api_registration
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("voisins")

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from fedi.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings, normalize_domain, render_config
+from fedi.config import (
+    DEFAULT_CONFIG_PATH,
+    ConfigError,
+    Settings,
+    load_settings,
+    normalize_domain,
+    render_config,
+)
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.migrate import upgrade
 from fedi.models import Actor, Neighbour, User

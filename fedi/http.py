@@ -15,7 +15,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -164,7 +164,7 @@ class Fetcher:
         *,
         is_allowed: Callable[[str], bool],
         allow_http: bool,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         deadline: float = 15.0,
     ) -> None:
         self.client = client

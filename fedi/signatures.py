@@ -24,7 +24,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import SplitResult, urlsplit
 
@@ -357,7 +357,7 @@ def _created_and_expiry(parsed: ParsedSignature, view: Mapping[str, str]) -> tup
         except (KeyError, TypeError, ValueError, IndexError, OverflowError) as e:
             raise SignatureFormatError("Date header is not an HTTP date") from e
         if date.tzinfo is None:  # "-0000" means UTC with unknown local zone (RFC 5322)
-            date = date.replace(tzinfo=timezone.utc)
+            date = date.replace(tzinfo=UTC)
         created = date.timestamp()
     if "(expires)" in parsed.headers and parsed.expires is not None:
         expires = float(parsed.expires)

@@ -70,7 +70,7 @@ class InboxWorker:
         while not stop.is_set():
             try:
                 done = await asyncio.to_thread(self.run_once)
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the loop
+            except Exception:  # a database hiccup must not kill the loop
                 log.exception("inbox worker cycle failed")
                 done = 0
             if done == 0:

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +29,7 @@ class Window:
     allowed: bool
 
     def headers(self) -> dict[str, str]:
-        reset = datetime.fromtimestamp(self.reset_at, tz=timezone.utc)
+        reset = datetime.fromtimestamp(self.reset_at, tz=UTC)
         return {"X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(max(0, self.remaining)),
                 "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.")

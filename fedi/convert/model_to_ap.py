@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from collections.abc import Sequence
 from typing import Any
 
 from fedi.config import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -29,17 +29,17 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 def iso(value: datetime) -> str:
     """``2026-01-01T12:00:00.000Z``: Ice Cubes reads exactly this shape (client-api.md §6)."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def iso_date_midnight(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT00:00:00.000Z")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
 
 
 def date_of_id(status_id: int) -> str:
     """The day an id was made (ids are milliseconds << 16)."""
-    moment = datetime.fromtimestamp((status_id >> 16) / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp((status_id >> 16) / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%d")
 
 

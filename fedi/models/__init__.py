@@ -22,10 +22,10 @@ __all__ = [
     "Neighbour", "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "OutboxActivity",
     "Report", "Status", "StatusEdit", "Tag", "TimelineEntry", "Tombstone", "User",
 ]
-from fedi.models.api import ConversationState, IdempotencyKey, Marker, UserSettings  # noqa: E402
+from fedi.models.api import ConversationState, IdempotencyKey, Marker, UserSettings
 
 __all__ += ["ConversationState", "IdempotencyKey", "Marker", "UserSettings"]
-from fedi.models.neighbourhood import (  # noqa: E402
+from fedi.models.neighbourhood import (
     Application,
     DirectoryListing,
     HubSetting,

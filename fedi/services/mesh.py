@@ -249,7 +249,7 @@ class MeshWorker:
         while not stop.is_set():
             try:
                 done = await self.run_once()
-            except Exception:  # noqa: BLE001 - a service loop must outlive a DB outage
+            except Exception:  # a service loop must outlive a database outage
                 log.exception("mesh cycle failed")
                 done = 0
             if done == 0:

@@ -25,7 +25,7 @@ from outbox.publish import publish
 VISIBILITIES = ("direct", "followers", "hub", "neighbourhood")
 MAX_CHARS = 5000
 MAX_ARTICLE_CHARS = 100_000
-MENTION_RE = re.compile(r"(?<![\w/])@([a-z0-9_]{1,30})(?:@([a-z0-9.\-]+(?::\d{1,5})?))?", re.I)
+MENTION_RE = re.compile(r"(?<![\w/])@([a-z0-9_]{1,30})(?:@([a-z0-9.\-]+(?::\d{1,5})?))?", re.IGNORECASE)
 TAG_RE = re.compile(r"(?<![\w/&])#(\w{1,64})", re.UNICODE)
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False})
 

@@ -3,15 +3,15 @@ allowed hub. Responses that depend on the signature are private and vary on it."
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fedi.vocab.context import ACTIVITY_JSON
 from fedi.models import Neighbour
+from fedi.vocab.context import ACTIVITY_JSON
 from fedi.web.state import Hub, hub_of
 from inbox.verify import RequestRejected, VerifiedRequest, header_view, verify_signed_request
 
@@ -63,7 +63,7 @@ async def _verify(request: Request, hub: Hub, headers: dict[str, str],
         keystore=hub.keystore,
         is_allowed=hub.peers.is_allowed,
         local_domain=hub.settings.domain,
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
     )
 
 

@@ -22,8 +22,7 @@ NODEINFO_21 = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 
 def _username_for(resource: str, domain: str, base: str) -> str | None:
     """The local username a WebFinger resource names, or None when it is not ours."""
-    if resource.startswith("acct:"):
-        resource = resource[5:]
+    resource = resource.removeprefix("acct:")
     if resource.startswith(("http://", "https://")):
         if not resource.startswith(base + "/"):
             return None
