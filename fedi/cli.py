@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import (
     DEFAULT_CONFIG_PATH,
@@ -151,9 +153,16 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
+@contextmanager
+def _database(args: argparse.Namespace) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+    """Settings and sessions for an admin command, on a migrated database."""
+    settings = _settings(args)
+    _require_schema(settings)
     engine = make_engine(settings.database_url)
-    return engine, make_sessionmaker(engine)
+    try:
+        yield settings, make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 def _cli_context(settings: Settings, sessions):  # type: ignore[no-untyped-def]
@@ -174,10 +183,7 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     worker sends them within about half a second, or when it next starts."""
     from fedi.services import neighbours
 
-    settings = _settings(args)
-    _require_schema(settings)
-    engine, sessions = _session_factory(settings)
-    try:
+    with _database(args) as (settings, sessions):
         if args.action == "list":
             with sessions() as session:
                 rows = session.scalars(select(Neighbour).order_by(Neighbour.domain)).all()
@@ -218,8 +224,6 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
                     print(f"removed {domain}")
             except neighbours.LinkError as exc:
                 raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
     return 0
 
 
@@ -231,32 +235,26 @@ def _print_application(app) -> None:  # type: ignore[no-untyped-def]
 def cmd_applications(args: argparse.Namespace) -> int:
     from fedi.services import registration
 
-    settings = _settings(args)
-    _require_schema(settings)
-    engine, sessions = _session_factory(settings)
-    try:
-        with transaction(sessions) as session:
-            if args.action == "list":
-                states = (("pending", "waitlisted", "approved", "refused") if args.all
-                          else ("pending", "waitlisted"))
-                rows = registration.list_applications(session, states)
-                for app in rows:
-                    _print_application(app)
-                if not rows:
-                    print("no applications waiting")
-                return 0
-            try:
-                app = registration.find_application(session, args.ref)
-                if args.action == "approve":
-                    registration.approve(session, settings, app, force=args.force)
-                    print(f"approved @{app.username}: the account is ready")
-                else:
-                    registration.refuse(session, app, args.reason or "")
-                    print(f"refused @{app.username}")
-            except registration.ApplicationError as exc:
-                raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
+    with _database(args) as (settings, sessions), transaction(sessions) as session:
+        if args.action == "list":
+            states = (("pending", "waitlisted", "approved", "refused") if args.all
+                      else ("pending", "waitlisted"))
+            rows = registration.list_applications(session, states)
+            for app in rows:
+                _print_application(app)
+            if not rows:
+                print("no applications waiting")
+            return 0
+        try:
+            app = registration.find_application(session, args.ref)
+            if args.action == "approve":
+                registration.approve(session, settings, app, force=args.force)
+                print(f"approved @{app.username}: the account is ready")
+            else:
+                registration.refuse(session, app, args.reason or "")
+                print(f"refused @{app.username}")
+        except registration.ApplicationError as exc:
+            raise CommandError(str(exc)) from None
     return 0
 
 
@@ -266,18 +264,15 @@ def cmd_invites(args: argparse.Namespace) -> int:
     from fedi.ids import Urls
     from fedi.services import invites
 
-    settings = _settings(args)
-    _require_schema(settings)
-    engine, sessions = _session_factory(settings)
-    urls = Urls(settings.base_url)
+    with _database(args) as (settings, sessions):
+        urls = Urls(settings.base_url)
 
-    def member(name: str) -> User:
-        user = invites.user_by_username(session, name)
-        if user is None:
-            raise CommandError(f"there is no member @{name.lstrip('@')}")
-        return user
+        def member(name: str) -> User:
+            user = invites.user_by_username(session, name)
+            if user is None:
+                raise CommandError(f"there is no member @{name.lstrip('@')}")
+            return user
 
-    try:
         with transaction(sessions) as session:
             try:
                 if args.action == "create":
@@ -310,68 +305,54 @@ def cmd_invites(args: argparse.Namespace) -> int:
                         print(f"{'  ' * entry.depth}@{entry.username}")
             except invites.InviteError as exc:
                 raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
     return 0
 
 
 def cmd_trades(args: argparse.Namespace) -> int:
     from fedi.services import trades
 
-    settings = _settings(args)
-    _require_schema(settings)
-    engine, sessions = _session_factory(settings)
-    try:
-        with transaction(sessions) as session:
-            try:
-                if args.action == "list":
-                    rule = "on" if trades.rule_is_on(session) else "off"
-                    print(f"one member per trade: {rule}")
-                    for t in trades.list_trades(session):
-                        taken = ", ".join(f"@{n}" for n in trades.holders(session, t.slug))
-                        mark = "" if t.exclusive else " (open)"
-                        print(f"{t.slug}\t{t.label_fr}\t{t.label_en}{mark}\t{taken}")
-                elif args.action == "add":
-                    row = trades.add_trade(session, args.label, args.en, slug=args.slug,
-                                           exclusive=not args.open)
-                    print(f"added {row.slug}")
-                elif args.action == "remove":
-                    row = trades.remove_trade(session, args.slug)
-                    print(f"removed {row.slug} (members who chose it keep it)")
-                else:  # rule
-                    crowded = trades.set_trade_rule(session, args.state == "on")
-                    print(f"one member per trade: {args.state}")
-                    for item in crowded:
-                        names = ", ".join(f"@{n}" for n in item.members)
-                        print(f"already several in {item.slug}: {names} (nobody is removed)")
-            except trades.TradeError as exc:
-                raise CommandError(str(exc)) from None
-    finally:
-        engine.dispose()
+    with _database(args) as (_, sessions), transaction(sessions) as session:
+        try:
+            if args.action == "list":
+                rule = "on" if trades.rule_is_on(session) else "off"
+                print(f"one member per trade: {rule}")
+                for t in trades.list_trades(session):
+                    taken = ", ".join(f"@{n}" for n in trades.holders(session, t.slug))
+                    mark = "" if t.exclusive else " (open)"
+                    print(f"{t.slug}\t{t.label_fr}\t{t.label_en}{mark}\t{taken}")
+            elif args.action == "add":
+                row = trades.add_trade(session, args.label, args.en, slug=args.slug,
+                                       exclusive=not args.open)
+                print(f"added {row.slug}")
+            elif args.action == "remove":
+                row = trades.remove_trade(session, args.slug)
+                print(f"removed {row.slug} (members who chose it keep it)")
+            else:  # rule
+                crowded = trades.set_trade_rule(session, args.state == "on")
+                print(f"one member per trade: {args.state}")
+                for item in crowded:
+                    names = ", ".join(f"@{n}" for n in item.members)
+                    print(f"already several in {item.slug}: {names} (nobody is removed)")
+        except trades.TradeError as exc:
+            raise CommandError(str(exc)) from None
     return 0
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
     from fedi.services.hub_settings import SPECS, SettingError, all_settings, set_setting
 
-    settings = _settings(args)
-    _require_schema(settings)
-    engine, sessions = _session_factory(settings)
-    try:
-        with transaction(sessions) as session:
-            if args.action == "list":
-                for key, value in all_settings(session).items():
-                    shown = ("on" if value else "off") if isinstance(value, bool) else value
-                    print(f"{key}\t{shown}\t{SPECS[key].help_en}")
-                return 0
-            try:
-                value = set_setting(session, args.key, args.value)
-            except SettingError as exc:
-                raise CommandError(f"{args.key}: {exc}") from None
-            shown = ("on" if value else "off") if isinstance(value, bool) else value
-            print(f"{args.key} = {shown}")
-    finally:
-        engine.dispose()
+    with _database(args) as (_, sessions), transaction(sessions) as session:
+        if args.action == "list":
+            for key, value in all_settings(session).items():
+                shown = ("on" if value else "off") if isinstance(value, bool) else value
+                print(f"{key}\t{shown}\t{SPECS[key].help_en}")
+            return 0
+        try:
+            value = set_setting(session, args.key, args.value)
+        except SettingError as exc:
+            raise CommandError(f"{args.key}: {exc}") from None
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        print(f"{args.key} = {shown}")
     return 0
 
 
