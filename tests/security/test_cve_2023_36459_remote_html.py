@@ -12,11 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 from support.hostile import (
-    HostileRemote,
     actor_by_uri,
     create_note,
-    member_uri,
-    start_hub,
+    hostile_world,
     status_by_uri,
     wait_processed,
 )
@@ -35,14 +33,8 @@ FORBIDDEN = ("javascript:", "onerror", "<script", "alert(3)", "<iframe", "onclic
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil:
-        hub = start_hub(tmp_path_factory.mktemp("html"), "html", users=["alice"],
-                        allow=[evil.domain])
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("html"), "html") as w:
+        yield w
 
 
 def test_note_content__sanitized(world: SimpleNamespace) -> None:

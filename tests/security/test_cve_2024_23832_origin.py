@@ -15,13 +15,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 from support.hostile import (
-    HostileRemote,
     actor_by_uri,
     create_note,
+    hostile_world,
     inbox_item,
-    member_uri,
     new_token,
-    start_hub,
     status_by_uri,
     wait_processed,
 )
@@ -32,14 +30,8 @@ from fedi.models import Actor, InboxItem
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil, HostileRemote() as other:
-        hub = start_hub(tmp_path_factory.mktemp("origin"), "origin", users=["alice"],
-                        allow=[evil.domain, other.domain])
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, other=other, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("origin"), "origin", remotes=2) as w:
+        yield w
 
 
 def assert_nothing_stored(world: SimpleNamespace, doc: dict) -> None:

@@ -15,12 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 from support.hostile import (
-    HostileRemote,
     actor_by_uri,
     create_note,
+    hostile_world,
     inbox_item,
-    member_uri,
-    start_hub,
     status_by_uri,
 )
 
@@ -33,14 +31,8 @@ ACCEPTED = ["application/activity+json", "application/activity+json; charset=utf
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil:
-        hub = start_hub(tmp_path_factory.mktemp("ctype"), "ctype", users=["alice"],
-                        allow=[evil.domain])
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("ctype"), "ctype") as w:
+        yield w
 
 
 def _serve_actor_as(world: SimpleNamespace, name: str, content_type: str,

@@ -11,12 +11,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 from support.hostile import (
-    HostileRemote,
     activity,
     create_note,
-    member_uri,
+    hostile_world,
     notifications_of,
-    start_hub,
     status_by_uri,
     timeline_of,
     wait_processed,
@@ -28,14 +26,8 @@ from fedi.models import Tombstone
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil, HostileRemote() as other:
-        hub = start_hub(tmp_path_factory.mktemp("order"), "order", users=["alice"],
-                        allow=[evil.domain, other.domain])
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, other=other, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("order"), "order", remotes=2) as w:
+        yield w
 
 
 def deliver(world: SimpleNamespace, doc: dict, who) -> None:  # type: ignore[no-untyped-def]

@@ -16,11 +16,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from support.hostile import (
-    HostileRemote,
     create_note,
+    hostile_world,
     inbox_item,
-    member_uri,
-    start_hub,
     wait_processed,
 )
 
@@ -31,14 +29,8 @@ FLOOD = 1000
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil:
-        hub = start_hub(tmp_path_factory.mktemp("refetch"), "refetch", users=["alice"],
-                        allow=[evil.domain])
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("refetch"), "refetch") as w:
+        yield w
 
 
 def test_rotated_key__one_refetch_then_accepted(world: SimpleNamespace) -> None:

@@ -17,27 +17,19 @@ from types import SimpleNamespace
 
 import pytest
 from support.hostile import (
-    HostileRemote,
     create_note,
+    hostile_world,
     inbox_item,
-    member_uri,
     now_utc,
-    start_hub,
     wait_processed,
 )
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil:
-        hub = start_hub(tmp_path_factory.mktemp("window"), "window", users=["alice"],
-                        allow=[evil.domain])
-        signer = evil.add_actor("signer")
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, signer=signer, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("window"), "window") as w:
+        w.signer = w.evil.add_actor("signer")
+        yield w
 
 
 def note(world: SimpleNamespace) -> tuple[dict, bytes]:

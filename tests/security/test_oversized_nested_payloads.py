@@ -16,12 +16,10 @@ import httpx
 import pytest
 from support.hostile import (
     AP_JSON,
-    HostileRemote,
     actor_by_uri,
     create_note,
+    hostile_world,
     inbox_item,
-    member_uri,
-    start_hub,
 )
 
 DEPTH = 100_000
@@ -33,15 +31,9 @@ NESTED = {
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with HostileRemote() as evil:
-        hub = start_hub(tmp_path_factory.mktemp("nested"), "nested", users=["alice"],
-                        allow=[evil.domain])
-        sender = evil.add_actor("sender")
-        try:
-            yield SimpleNamespace(hub=hub, evil=evil, sender=sender, inbox=f"{hub.base}/inbox",
-                                  alice=member_uri(hub, "alice"))
-        finally:
-            hub.stop()
+    with hostile_world(tmp_path_factory.mktemp("nested"), "nested") as w:
+        w.sender = w.evil.add_actor("sender")
+        yield w
 
 
 def nested_activity(world: SimpleNamespace, kind: str) -> tuple[str, bytes]:

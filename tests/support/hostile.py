@@ -20,10 +20,12 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Self
 
 import httpx
@@ -426,6 +428,23 @@ def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
         hub.add_user(user)
     hub.start()
     return hub
+
+
+@contextmanager
+def hostile_world(workdir: Path, name: str, *, remotes: int = 1, users: Sequence[str] = ("alice",),
+                  database_url: str | None = None) -> Iterator[SimpleNamespace]:
+    """A started hub listing ``remotes`` hostile remotes as neighbours (``evil``, then
+    ``other``), with its shared inbox and each member's actor URI; all stopped after."""
+    with ExitStack() as stack:
+        evils = [stack.enter_context(HostileRemote()) for _ in range(remotes)]
+        hub = start_hub(workdir, name, database_url=database_url, users=users,
+                        allow=[e.domain for e in evils])
+        stack.callback(hub.stop)
+        world = SimpleNamespace(hub=hub, evil=evils[0], inbox=f"{hub.base}/inbox",
+                                **{u: member_uri(hub, u) for u in users})
+        if remotes > 1:
+            world.other = evils[1]
+        yield world
 
 
 def pg_database_url(request: pytest.FixtureRequest, name: str) -> str:

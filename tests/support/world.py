@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.hubs import HubProcess
 
 from fedi.db import make_engine, make_sessionmaker
 from fedi.ids import Urls
 from fedi.models import Actor
 from fedi.peers import Peers
 from outbox.context import PublishContext
-from support.hubs import HubProcess
 
 
 @contextmanager
