@@ -27,6 +27,7 @@ from fedi.keystore import KeyStore
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
+from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.errors import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -35,6 +36,7 @@ from inbox import routes as inbox_routes
 from inbox.worker import InboxWorker
 from inbox.writer import InboxWriter
 from outbox.context import PublishContext
+from outbox.worker import start_delivery_worker
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("voisins")
@@ -89,8 +91,6 @@ def publish_context(hub: Hub) -> PublishContext:
 
 async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Event]]:
     """The inbox and delivery workers as tasks of this process."""
-    from outbox.worker import start_delivery_worker
-
     ctx = publish_context(hub)
     inbox_worker = InboxWorker(hub.write_sessions, ctx)
     hub.extras["inbox_worker"] = inbox_worker
@@ -106,8 +106,6 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
 
 def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:
     """Reads linked hubs' links and members, proposes links to adjacent hubs (mesh.py)."""
-    from fedi.services.mesh import MeshWorker, mesh_options
-
     assert hub.fetcher is not None and hub.signer is not None
     worker = MeshWorker(hub.write_sessions, ctx, hub.fetcher, hub.signer, **mesh_options(hub.settings))
     hub.extras["mesh_worker"] = worker

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fedi.api.auth import authenticate, bearer_token
 from fedi.db import transaction
 from fedi.models import Actor, TradeCategory
 from fedi.services.directory import DirectoryQuery, search
@@ -190,7 +191,6 @@ async def signup_status(request: Request) -> Response:
 
 def _member(request: Request, hub: Hub) -> Actor | None:
     """The member calling with a bearer token (apps, and the pages until web sessions land)."""
-    from fedi.api.auth import authenticate, bearer_token  # same layer, imported when used
 
     token = bearer_token(request)
     if token is None:
