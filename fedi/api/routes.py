@@ -14,6 +14,7 @@ def api_routes() -> list[BaseRoute]:
         markers,
         notifications,
         oauth,
+        polls,
         relationships,
         search,
         status_actions,
@@ -27,4 +28,5 @@ def api_routes() -> list[BaseRoute]:
                timelines,
                conversations,
         markers, notifications, search, stubs]
+    modules.insert(modules.index(stubs), polls)
     return [route for module in modules for route in module.routes]

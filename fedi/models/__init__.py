@@ -38,3 +38,6 @@ from fedi.models.neighbourhood import (
 
 __all__ += ["Application", "DirectoryListing", "HubSetting", "Invite", "NeighbourSync",
             "Sponsorship", "TradeCategory", "TradeWaitlistEntry"]
+from fedi.models.poll import Poll, PollVote
+
+__all__ += ["Poll", "PollVote"]
