@@ -244,7 +244,7 @@ def publish_results(session: Session, ctx: PublishContext, status: Status, poll:
         return
     poll.cached_counts = count_votes(session, poll).counts
     obj = question_document(session, status, author, poll)
-    voters = list(session.scalars(select(distinct(Actor.uri)).join(
+    voters = list(session.scalars(select(Actor.uri).distinct().join(
         PollVote, PollVote.actor_id == Actor.id).where(PollVote.poll_id == poll.id,
                                                         Actor.local.is_(False))))
     doc = build.activity("Update", f"{status.uri}#updates/{new_id()}", author.uri, obj,
@@ -421,7 +421,7 @@ def end_poll(session: Session, ctx: PublishContext, poll: Poll, status: Status,
     if author.local:
         session.add(Notification(id=new_id(), owner_id=author.id, type="poll",
                                  from_actor_id=author.id, status_id=status.id))
-    voters = session.scalars(select(distinct(PollVote.actor_id)).join(
+    voters = session.scalars(select(PollVote.actor_id).distinct().join(
         Actor, Actor.id == PollVote.actor_id).where(PollVote.poll_id == poll.id, Actor.local))
     for voter_id in voters:
         notify(session, voter_id, "poll", author.id, status.id)
