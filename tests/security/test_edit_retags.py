@@ -12,13 +12,22 @@ from types import SimpleNamespace
 
 import pytest
 from support.client import MemberClient
-from support.hostile import activity, create_note, hostile_world, wait_processed
+from support.hostile import (
+    activity,
+    create_note,
+    hostile_world,
+    pg_database_url,
+    wait_processed,
+)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with hostile_world(tmp_path_factory.mktemp("retag"), "retag",
-                       users=("alice", "bea")) as w:
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    url = pg_database_url(request, "retag") if request.param == "postgresql" else None
+    with hostile_world(tmp_path_factory.mktemp(f"retag-{request.param}"), "retag",
+                       users=("alice", "bea"), database_url=url) as w:
         w.alice_api = MemberClient(w.hub, "alice")
         w.bea_api = MemberClient(w.hub, "bea")
         yield w

@@ -23,6 +23,7 @@ from support.hostile import (
     create_note,
     hostile_world,
     new_token,
+    pg_database_url,
     status_by_uri,
     wait_processed,
 )
@@ -31,9 +32,13 @@ from support.world import query
 from fedi.models import Actor, Status
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with hostile_world(tmp_path_factory.mktemp("ids"), "ids") as w:
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    url = pg_database_url(request, "ids") if request.param == "postgresql" else None
+    with hostile_world(tmp_path_factory.mktemp(f"ids-{request.param}"), "ids",
+                       database_url=url) as w:
         w.client = MemberClient(w.hub, "alice")
         w.mallory = w.evil.add_actor("mallory")
         w.bob = w.evil.add_actor("bob")

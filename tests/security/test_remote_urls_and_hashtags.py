@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from support.hostile import (
     create_note,
     hostile_world,
     new_token,
+    pg_database_url,
     status_by_uri,
     wait_processed,
 )
@@ -32,21 +34,25 @@ from fedi.vocab.safety import MAX_TAGS
 XSS_TAG = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    with hostile_world(tmp_path_factory.mktemp("urls"), "urls") as w:
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    url = pg_database_url(request, "urls") if request.param == "postgresql" else None
+    with hostile_world(tmp_path_factory.mktemp(f"urls-{request.param}"), "urls",
+                       database_url=url) as w:
         w.client = MemberClient(w.hub, "alice")
         yield w
         w.client.close()
 
 
-def deliver(world: SimpleNamespace, doc: dict, who) -> None:  # type: ignore[no-untyped-def]
+def deliver(world: SimpleNamespace, doc: dict[str, Any], who: Any) -> None:
     response = who.remote.post(world.inbox, doc, who)
     assert response.status_code == 202, response.text
     wait_processed(world.hub, doc["id"])
 
 
-def neighbourhood_note(world: SimpleNamespace, who, **fields) -> dict:  # type: ignore[no-untyped-def]
+def neighbourhood_note(world: SimpleNamespace, who: Any, **fields: Any) -> dict[str, Any]:
     """A neighbourhood post that mentions alice (so it is in her home timeline)."""
     doc = create_note(who, to=[f"{world.hub.base}/members"], cc=[world.alice],
                       mentions=[world.alice])
