@@ -80,5 +80,11 @@ class Urls:
     def status(self, username: str, status_id: int) -> str:
         return f"{self.actor(username)}/statuses/{status_id}"
 
+    @property
+    def media(self) -> str:
+        """The prefix of this hub's own media files (uploads are served under it): the only
+        images member HTML may show (a third-party image tells its server who reads)."""
+        return f"{self.base}/media/"
+
     def activity(self, username: str, activity_id: int) -> str:
         return f"{self.actor(username)}/activities/{activity_id}"

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fedi.vocab.parse import addressed, get_id, host_of
+from fedi.vocab.safety import may_claim
 from inbox.verify import RequestRejected, VerifiedRequest
 
 MAX_ID_CHARS = 2048
@@ -36,6 +37,9 @@ def check_activity(doc: Any, signer: VerifiedRequest, *, local_domain: str) -> s
         raise RequestRejected(401, "the activity's actor is not the signer")
     if host_of(activity_id) != signer.domain:
         raise RequestRejected(400, "the activity id is not on the actor's host")
+    if not may_claim(actor, activity_id):
+        # Per author, not only per host: /users/bob/… is bob's, even on the same hub.
+        raise RequestRejected(400, "the activity id names another actor")
     if doc["type"] in OBJECT_CARRYING:
         obj = doc.get("object")
         if not isinstance(obj, dict):
@@ -43,11 +47,18 @@ def check_activity(doc: Any, signer: VerifiedRequest, *, local_domain: str) -> s
         obj_id = _http_uri(obj.get("id"), "object.id")
         if host_of(obj_id) != signer.domain:
             raise RequestRejected(400, "the object id is not on the actor's host")
+        if not may_claim(actor, obj_id):
+            raise RequestRejected(400, "the object id names another actor")
         attributed = get_id(obj.get("attributedTo"))
         if attributed is not None and attributed != actor and obj.get("type") != "Person":
             raise RequestRejected(400, "the object is attributed to someone else")
         if obj.get("type") in ("Person", "Service", "Application") and obj_id != actor:
             raise RequestRejected(400, "an actor can only update itself")
+    if doc["type"] == "Delete":
+        target = get_id(doc.get("object"))
+        if target is not None and host_of(target) == signer.domain and not may_claim(actor,
+                                                                                    target):
+            raise RequestRejected(400, "the deleted object names another actor")
     for key in ("to", "cc"):
         for uri in addressed({key: doc.get(key)}):
             if len(uri) > MAX_ID_CHARS:

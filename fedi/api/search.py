@@ -17,6 +17,7 @@ from fedi.models import Actor, Follow, Status, Tag
 from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.services.timelines import search as search_statuses
 from fedi.services.timelines import visible_to
+from fedi.vocab.safety import hashtag_name
 from fedi.webfinger import lookup
 
 ACCOUNT_TYPES = ("Person", "Service", "Group", "Organization")
@@ -103,7 +104,8 @@ def search_tags(call: Call, q: str, limit: int, offset: int) -> list[str]:
                     Status.visibility.in_(("hub", "neighbourhood")),
                     visible_to(call.actor.id, linked))
              .group_by(Tag.name).order_by(Tag.name).offset(offset).limit(limit))
-    return list(call.session.scalars(query))
+    # Names stored before hashtags were checked are not passed on (fedi.vocab.safety).
+    return [n for n in call.session.scalars(query) if hashtag_name(n) == n]
 
 
 async def search_v2(call: Call) -> Any:

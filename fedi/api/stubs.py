@@ -17,6 +17,7 @@ from fedi.convert.model_to_api import iso, tag
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Report, Status
+from fedi.vocab.safety import hashtag_name
 
 # A 1×1 transparent PNG: the avatar and header of every account.
 MISSING_PNG = base64.b64decode(
@@ -40,8 +41,8 @@ async def no_record(call: Call) -> Any:
 
 
 async def get_tag(call: Call) -> Any:
-    name = call.request.path_params["name"].lstrip("#").lower()[:128]
-    if not name:
+    name = hashtag_name(call.request.path_params["name"])
+    if name is None:
         raise not_found()
     return tag(name, base=call.hub.urls.base)
 

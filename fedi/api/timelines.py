@@ -11,6 +11,7 @@ from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.pagination import link_header, page_of
 from fedi.models import Status
 from fedi.services import timelines
+from fedi.vocab.safety import hashtag_name
 
 
 def _page_response(call: Call, rows: list[Status], cursors: list[int] | None = None) -> Any:
@@ -34,10 +35,10 @@ async def public(call: Call) -> Any:
 
 
 async def tag(call: Call) -> Any:
-    name = call.request.path_params["tag"].lstrip("#")[:128]
+    name = hashtag_name(call.request.path_params["tag"])
     p = call.params
-    rows = timelines.tagged(call.session, call.actor, call.render.linked, name, page_of(p),
-                            local=p.bool("local"))
+    rows = [] if name is None else timelines.tagged(
+        call.session, call.actor, call.render.linked, name, page_of(p), local=p.bool("local"))
     if p.bool("only_media"):
         rows = []
     return _page_response(call, rows)

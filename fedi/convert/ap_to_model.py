@@ -10,6 +10,8 @@ import nh3
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor
+from fedi.vocab.safety import URL_SCHEMES, http_url, link_href, same_host
+from fedi.vocab.safety import username as valid_username
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
 
@@ -32,16 +34,27 @@ def _url(value: Any, key: str) -> str | None:
         return None
     if isinstance(value, dict):
         value = value.get("id") or value.get("href")
-    if not isinstance(value, str) or len(value) > 2048:
-        raise InvalidObject(f"{key} must be a URL")
-    if urlsplit(value).scheme not in ("http", "https"):
+    url = http_url(value)
+    if url is None:
         raise InvalidObject(f"{key} must be an http(s) URL")
-    return value
+    return url
+
+
+REMOTE_TAGS = frozenset({"p", "br", "a", "span", "strong", "em", "ul", "ol", "li",
+                         "blockquote", "code", "pre", "h1", "h2", "h3", "h4"})
 
 
 def sanitize_html(html: str) -> str:
-    return nh3.clean(html, tags={"p", "br", "a", "span", "strong", "em", "ul", "ol", "li",
-                                 "blockquote", "code", "pre", "h1", "h2", "h3", "h4"})
+    """Remote HTML reduced to text formatting and http(s) links. No ``<img>`` at all (as
+    Mastodon does): a remote post must not make every reader's app call a third party."""
+    return nh3.clean(html, tags=set(REMOTE_TAGS), url_schemes=set(URL_SCHEMES))
+
+
+def actor_url(value: Any, actor_uri: str) -> str | None:
+    """An actor's profile page: http(s) and on the actor's own host, else dropped (as
+    Mastodon's ``ActivityPub::ProcessAccountService#url`` does)."""
+    url = link_href(value)
+    return url if same_host(url, actor_uri) else None
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -100,8 +113,10 @@ def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
     username = _str(doc, "preferredUsername", 255)
     if not username:
         raise InvalidObject("preferredUsername is missing")
+    if valid_username(username) is None:
+        raise InvalidObject("preferredUsername is not a valid username")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    url = _url(doc.get("url"), "url") if not isinstance(doc.get("url"), list) else None
+    url = actor_url(doc.get("url"), uri)
     inbox = _same_origin(_url(doc.get("inbox"), "inbox"), uri, "inbox")
     shared_inbox = _same_origin(_url(endpoints.get("sharedInbox"), "sharedInbox"), uri,
                                 "sharedInbox")
@@ -118,7 +133,7 @@ def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
     for item in attachment if isinstance(attachment, list) else []:
         if isinstance(item, dict) and item.get("type") == "PropertyValue":
             name, value = item.get("name"), item.get("value")
-            if isinstance(name, str) and isinstance(value, str):
+            if isinstance(name, str) and isinstance(value, str) and len(fields) < 16:
                 fields.append({"name": name[:255], "value": sanitize_html(value[:2048])})
     key = doc.get("publicKey")
     key_id: str | None = None

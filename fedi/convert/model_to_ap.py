@@ -11,6 +11,7 @@ from fedi.config import Settings
 from fedi.ids import Urls
 from fedi.models import Actor, Status
 from fedi.vocab.context import ACTOR_CONTEXT, AS, SECURITY
+from fedi.vocab.safety import tag_url
 
 
 def _field_value(value: str) -> str:
@@ -122,7 +123,7 @@ def note(status: Status, author: Actor, mentions: list[Actor],
     }
     if tags:
         base = author.uri.split("/users/", 1)[0]
-        doc["tag"] += [{"type": "Hashtag", "href": f"{base}/tags/{t}", "name": f"#{t}"}
+        doc["tag"] += [{"type": "Hashtag", "href": tag_url(base, t), "name": f"#{t}"}
                        for t in tags]
     if status.spoiler_text:
         doc["summary"] = status.spoiler_text

@@ -15,6 +15,7 @@ from typing import Any
 
 from fedi import __version__
 from fedi.models import Actor, Notification, OAuthApp, Status
+from fedi.vocab.safety import hashtag_name, http_url, tag_url
 
 MASTODON_VERSION = f"4.2.0 (compatible; Voisins {__version__})"
 MAX_CHARACTERS = 5000
@@ -99,7 +100,7 @@ def account(actor: Actor, stats: AccountStats, *, base: str, local_domain: str) 
         "id": str(actor.id),
         "username": actor.username,
         "acct": acct,
-        "url": actor.url or actor.uri,
+        "url": http_url(actor.url) or actor.uri,
         "uri": actor.uri,
         "display_name": actor.display_name or "",
         "note": actor.summary or "",
@@ -179,7 +180,9 @@ def status(row: Status, author: dict[str, Any], extras: StatusExtras, *, base: s
     entity: dict[str, Any] = {
         "id": str(row.id),
         "uri": row.uri,
-        "url": None if row.reblog_of_id else (row.url or row.uri),
+        # Checked again here (defence in depth): never a non-http(s) URL to an app, even
+        # from a row stored before the rule (fedi.vocab.safety).
+        "url": None if row.reblog_of_id else (http_url(row.url) or row.uri),
         "created_at": iso(row.created_at),
         "account": author,
         "content": "" if reblog is not None else content,
@@ -189,10 +192,12 @@ def status(row: Status, author: dict[str, Any], extras: StatusExtras, *, base: s
         "spoiler_text": row.spoiler_text or "",
         "media_attachments": [],
         "application": None,
-        "mentions": [{"id": str(m.id), "username": m.username, "url": m.url or m.uri,
+        "mentions": [{"id": str(m.id), "username": m.username,
+                      "url": http_url(m.url) or m.uri,
                       "acct": m.username if m.domain == local_domain
                       else f"{m.username}@{m.domain}"} for m in extras.mentions],
-        "tags": [{"name": t, "url": f"{base}/tags/{t}"} for t in extras.tags],
+        "tags": [{"name": t, "url": tag_url(base, t)} for t in extras.tags
+                 if hashtag_name(t) == t],
         "emojis": [],
         "reblogs_count": extras.reblogs,
         "favourites_count": extras.favourites,
@@ -265,4 +270,4 @@ def marker(last_read_id: str, version: int, updated_at: datetime) -> dict[str, A
 
 
 def tag(name: str, *, base: str, following: bool = False) -> dict[str, Any]:
-    return {"name": name, "url": f"{base}/tags/{name}", "history": [], "following": following}
+    return {"name": name, "url": tag_url(base, name), "history": [], "following": following}

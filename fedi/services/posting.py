@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -27,6 +28,7 @@ from fedi.services.polls import (
 from fedi.services.visibility import narrowest
 from fedi.vocab import build
 from fedi.vocab.parse import host_of
+from fedi.vocab.safety import MAX_TAGS, hashtag_name, http_url
 from outbox.context import PublishContext
 from outbox.fanout import fan_out_status
 from outbox.publish import publish
@@ -37,6 +39,7 @@ MAX_ARTICLE_CHARS = 100_000
 MENTION_RE = re.compile(r"(?<![\w/])@([a-z0-9_]{1,30})(?:@([a-z0-9.\-]+(?::\d{1,5})?))?", re.IGNORECASE)
 TAG_RE = re.compile(r"(?<![\w/&])#(\w{1,64})", re.UNICODE)
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+LOCAL_URL_SCHEMES = {"http", "https", "mailto"}
 
 
 class PostingError(ValueError):
@@ -92,8 +95,35 @@ def render_text(text: str, mentions: list[Actor]) -> str:
     return "".join(paragraphs)
 
 
-def render_markdown(source: str) -> str:
-    return nh3.clean(_md.render(source))
+def _image(renderer: Any, tokens: Any, idx: int, options: Any, env: dict[str, Any]) -> str:
+    """An image of this hub's media as is; any other becomes a link to it (or its text),
+    so that reading a post never makes the reader's app or browser call a third party."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    prefix = env.get("media_prefix")
+    if prefix and src.startswith(prefix):
+        return str(renderer.image(tokens, idx, options, env))
+    alt = escape(renderer.renderInlineAsText(token.children or [], options, env))
+    if http_url(src) is None:
+        return alt
+    return f'<a href="{escape(src, quote=True)}">{alt or escape(src)}</a>'
+
+
+_md.add_render_rule("image", _image)
+
+
+def render_markdown(source: str, *, media_prefix: str | None = None) -> str:
+    """Markdown → sanitised HTML. Images only from ``media_prefix`` (``Urls.media``, this
+    hub's own media); without it, no image at all. nh3 checks ``<img src>`` again."""
+
+    def allowed(element: str, attribute: str, value: str) -> str | None:
+        if element == "img" and attribute == "src" and not (
+                media_prefix and value.startswith(media_prefix)):
+            return None
+        return value
+
+    html = _md.render(source, {"media_prefix": media_prefix})
+    return nh3.clean(html, url_schemes=LOCAL_URL_SCHEMES, attribute_filter=allowed)
 
 
 def addressing(ctx: PublishContext, author: Actor, visibility: str,
@@ -111,7 +141,9 @@ def addressing(ctx: PublishContext, author: Actor, visibility: str,
 
 
 def hashtags(text: str) -> list[str]:
-    return list(dict.fromkeys(t.lower() for t in TAG_RE.findall(text)))
+    """The valid hashtags of a text (the grammar remote ones must follow too), bounded."""
+    names = (hashtag_name(t) for t in TAG_RE.findall(text))
+    return list(dict.fromkeys(n for n in names if n is not None))[:MAX_TAGS]
 
 
 def _store_mentions_and_tags(session: Session, status: Status, mentions: list[Actor],
@@ -159,7 +191,8 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
         in_reply_to_id=parent.id if parent else None,
         in_reply_to_uri=parent.uri if parent else None,
         title=draft.title.strip() if draft.title else None,
-        content=render_markdown(text) if draft.title else render_text(text, mentions),
+        content=(render_markdown(text, media_prefix=ctx.urls.media) if draft.title
+                 else render_text(text, mentions)),
         source=text, spoiler_text=draft.spoiler_text[:500], sensitive=draft.sensitive,
         language=draft.language, url=uri,
         recipients=addressing(ctx, author, visibility, mentions),
@@ -199,7 +232,8 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
                            spoiler_text=status.spoiler_text, sensitive=status.sensitive))
     mentions = _mentions_of(session, status)
     status.source = text
-    status.content = render_markdown(text) if status.title else render_text(text, mentions)
+    status.content = (render_markdown(text, media_prefix=ctx.urls.media) if status.title
+                      else render_text(text, mentions))
     if spoiler_text is not None:
         status.spoiler_text = spoiler_text[:500]
     if sensitive is not None:
@@ -207,6 +241,11 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     status.edited_at = utcnow()
     if change_poll:
         edit_poll(session, status, poll, poll_limits)
+    # The tags follow the new text: a hashtag removed by the edit takes the post off that
+    # tag's timeline (mentions stay those of the original audience).
+    session.execute(delete(Tag).where(Tag.status_id == status.id))
+    for name in hashtags(text):
+        session.add(Tag(id=new_id(), status_id=status.id, name=name))
     obj = with_question(session, status, note(status, author, mentions, hashtags(text)))
     doc = build.activity("Update", f"{status.uri}/edits/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])

@@ -27,6 +27,7 @@ from fedi.services.registration import (
 from fedi.services.territory import city_for
 from fedi.services.trades import label, list_trades
 from fedi.vocab.context import accepts_activitypub
+from fedi.vocab.safety import http_url
 from fedi.web.pages import login_page, pick_language
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import Hub, hub_of
@@ -218,7 +219,7 @@ async def directory_page(request: Request) -> Response:
                  "trade": labels.get(item.actor.trade or "", item.actor.trade or ""),
                  "business": item.actor.business_name or "",
                  "postal_code": item.actor.postal_code or "",
-                 "url": item.actor.url or item.actor.uri} for item in found]
+                 "url": http_url(item.actor.url) or item.actor.uri} for item in found]
         trades = sorted(labels.items(), key=lambda kv: kv[1])
     return _page(request, "directory/index.html", {"lang": lang, "rows": rows, "query": query,
                                                    "trades": trades})

@@ -36,6 +36,9 @@ def _record(ctx: HandlerContext, doc: dict[str, Any], kind: str, note: str) -> N
                                              Interaction.status_id == status.id,
                                              Interaction.kind == kind)):
         return
+    if s.scalar(select(Interaction.id).where(Interaction.uri == doc["id"])):
+        log.info("%s %s reuses a known activity id: dropped", doc["type"], doc["id"])
+        return  # another actor's id (unique): never overwritten, and no retry loop
     s.add(Interaction(id=new_id(), kind=kind, actor_id=ctx.actor.id, status_id=status.id,
                       uri=doc["id"]))
     notify(s, status.actor_id, note, ctx.actor.id, status.id)

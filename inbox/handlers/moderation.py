@@ -10,6 +10,7 @@ from fedi.convert.ap_to_model import InvalidObject, update_actor
 from fedi.ids import new_id
 from fedi.models import Actor, Block, Follow, Report
 from fedi.vocab.parse import as_list, get_id
+from fedi.vocab.safety import http_url
 from inbox.dispatch import HandlerContext, handles, log
 
 
@@ -38,7 +39,7 @@ def handle_undo_block(ctx: HandlerContext, doc: dict[str, Any]) -> None:
 @handles("Flag", None, "*")
 def handle_flag(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     s = ctx.session
-    objects = [o for o in (get_id(v) for v in as_list(doc.get("object"))) if o][:50]
+    objects = [o for o in (http_url(get_id(v)) for v in as_list(doc.get("object"))[:50]) if o]
     target = s.scalar(select(Actor).where(Actor.uri.in_(objects), Actor.local))
     content = doc.get("content")
     s.add(Report(id=new_id(), uri=doc["id"], reporter_uri=ctx.actor.uri,

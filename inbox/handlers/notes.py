@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from fedi.convert.ap_to_model import sanitize_html
 from fedi.convert.question import vote_target
@@ -21,6 +22,7 @@ from fedi.services.polls import (
 from fedi.services.visibility import narrowest
 from fedi.vocab.context import PUBLIC_FORMS
 from fedi.vocab.parse import addressed, as_list, get_id, host_of, mention_hrefs
+from fedi.vocab.safety import MAX_MENTIONS, hashtags_of, http_url, link_href, may_claim
 from inbox.dispatch import HandlerContext, handles, log
 from outbox.fanout import fan_out_status, notify_boosters_of_edit
 
@@ -48,7 +50,7 @@ def _str(obj: dict[str, Any], key: str, limit: int) -> str:
 def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
     """Actors that are both addressed and tagged as a Mention: a forged ``to`` alone is not
     enough to reach a member here."""
-    uris = addressed(obj) & mention_hrefs(obj)
+    uris = sorted(addressed(obj) & mention_hrefs(obj))[:MAX_MENTIONS]
     if not uris:
         return []
     return list(ctx.session.scalars(select(Actor).where(Actor.uri.in_(uris))))
@@ -82,6 +84,32 @@ def handle_vote(ctx: HandlerContext, obj: dict[str, Any]) -> bool:
     return True
 
 
+def replace_tags(session: Session, status: Status, tag: Any) -> None:
+    """The status's hashtags become exactly the valid ones of the object's ``tag`` list
+    (bounded): an edit that drops a hashtag takes the post off that tag's timeline."""
+    session.execute(delete(Tag).where(Tag.status_id == status.id))
+    for name in hashtags_of(as_list(tag)):
+        session.add(Tag(id=new_id(), status_id=status.id, name=name))
+
+
+def _claim_refused(ctx: HandlerContext, uri: str) -> str | None:
+    """Why the sender may not create an object with this id, or None.
+
+    Ids are checked per author, not only per host: a member of a linked hub must not take
+    an id under another member's path, nor one already known from another actor (the real
+    object would then be ignored). Nothing already stored is ever overwritten.
+    """
+    s = ctx.session
+    if not may_claim(ctx.actor.uri, uri):
+        return "its id is not the sender's to use"
+    owner = s.scalar(select(Status.actor_id).where(Status.uri == uri))
+    if owner is not None and owner != ctx.actor.id:
+        return "its id belongs to another actor's status"
+    if s.scalar(select(Actor.id).where(Actor.uri == uri)) is not None:
+        return "its id is an actor's"
+    return None
+
+
 @handles("Create", *NOTE_TYPES)
 def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     obj = doc["object"]
@@ -89,7 +117,12 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     uri = obj["id"]
     if obj["type"] == "Note" and handle_vote(ctx, obj):
         return
-    if s.get(Tombstone, uri) is not None:
+    refusal = _claim_refused(ctx, uri)
+    if refusal is not None:
+        log.info("Create of %s by %s refused: %s", uri, ctx.actor.uri, refusal)
+        return
+    tomb = s.get(Tombstone, uri)
+    if tomb is not None and tomb.actor_uri in (None, ctx.actor.uri):
         log.info("Create of deleted object %s ignored", uri)
         return
     if s.scalar(select(Status.id).where(Status.uri == uri)):
@@ -97,7 +130,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     visibility = visibility_of(ctx, obj)
     if visibility == "neighbourhood" and ctx.actor.domain not in ctx.publish.linked_domains():
         visibility = "followers"
-    parent_uri = get_id(obj.get("inReplyTo"))
+    parent_uri = http_url(get_id(obj.get("inReplyTo")))
     parent = s.scalar(select(Status).where(Status.uri == parent_uri)) if parent_uri else None
     if parent is not None:
         visibility = narrowest(visibility, parent.visibility)
@@ -108,7 +141,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         in_reply_to_uri=parent_uri, title=_str(obj, "name", 512) or None,
         content=sanitize_html(_str(obj, "content", MAX_CONTENT)),
         spoiler_text=_str(obj, "summary", 500), sensitive=bool(obj.get("sensitive")),
-        url=obj["url"] if isinstance(obj.get("url"), str) else uri,
+        url=link_href(obj.get("url")) or uri,
         recipients={"to": [u for u in as_list(obj.get("to")) if isinstance(u, str)],
                     "cc": [u for u in as_list(obj.get("cc")) if isinstance(u, str)]},
         raw=obj, created_at=utcnow(),
@@ -117,11 +150,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     s.flush()
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
-    for tag in as_list(obj.get("tag")):
-        if isinstance(tag, dict) and tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
-            name = tag["name"].lstrip("#").lower()[:128]
-            if name:
-                s.add(Tag(id=new_id(), status_id=status.id, name=name))
+    replace_tags(s, status, obj.get("tag"))
     s.flush()
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
@@ -158,8 +187,10 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     status.spoiler_text = _str(obj, "summary", 500)
     status.sensitive = bool(obj.get("sensitive"))
     status.title = _str(obj, "name", 512) or status.title
+    status.url = link_href(obj.get("url")) or status.url
     status.edited_at = utcnow()
     status.raw = obj
+    replace_tags(ctx.session, status, obj.get("tag"))
     notify_boosters_of_edit(ctx.session, status)
 
 
@@ -167,8 +198,8 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
 def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     uri = get_id(doc.get("object"))
     s = ctx.session
-    if uri is None or host_of(uri) != ctx.actor.domain:
-        return
+    if uri is None or host_of(uri) != ctx.actor.domain or not may_claim(ctx.actor.uri, uri):
+        return  # not the sender's object: no tombstone that would swallow the real Create
     if uri == ctx.actor.uri:
         delete_actor(ctx)
         return
