@@ -15,6 +15,8 @@ from mastodon import Mastodon
 from support.hubs import HubProcess
 from support.world import actor, hub_session
 
+from fedi.services.trades import set_trade_rule
+
 SCOPES = ["read", "write", "follow"]
 PROFILE = ("display_name", "note", "fields", "trade", "postal_code", "business_name", "website",
            "hide_collections")
@@ -29,8 +31,8 @@ def hub(make_hub: Callable[..., HubProcess], db_backend: str) -> HubProcess:
         for name, trade in (("bob", "plombier"), ("carol", "electricien"), ("dan", "electricien")):
             member = actor(s, f"{h.base}/users/{name}")
             member.trade, member.postal_code = trade, "75011"
-    # Turned on after two electricians joined: nobody is removed (trades.py).
-    h.cli("trades", "rule", "on")
+        # Turned on after two electricians joined: nobody is removed (trades.py).
+        set_trade_rule(s, True)
     h.start()
     return h
 
@@ -52,6 +54,10 @@ def test_profile_changes_keep_the_sign_up_rules(hub: HubProcess) -> None:
     me = alice.account_update_credentials(display_name="Alice Martin", note="Fleuriste",
                                           fields=[("Horaires", "9h-19h")])
     assert me.display_name == "Alice Martin" and me.trade is None
+    # Mastodon's hide_collections, as Mastodon.py sends it (test_api_follow_lists.py: what
+    # it hides), shown in the account and in its source.
+    me = alice.account_update_credentials(hide_collections=True)
+    assert me.hide_collections is True and me.source.hide_collections is True
     headers = {"Authorization": f"Bearer {alice.access_token}"}
     url = f"{hub.base}/api/v1/accounts/update_credentials"
     before = httpx.patch(url, headers=headers, data={
@@ -77,7 +83,7 @@ def test_profile_changes_keep_the_sign_up_rules(hub: HubProcess) -> None:
     for change, field, code, french, english in refused:
         # Several fields at once: the valid ones are not saved either.
         body = {"display_name": "Changé", "note": "Autre chose", "business_name": "Autre",
-                "website": "https://autre.example", "hide_collections": "true",
+                "website": "https://autre.example", "hide_collections": "false",
                 "fields_attributes[0][name]": "X", "fields_attributes[0][value]": "Y", **change}
         answer = httpx.patch(url, headers=headers, data=body)
         assert answer.status_code == 422, (change, answer.text)
@@ -109,6 +115,7 @@ def test_profile_changes_keep_the_sign_up_rules(hub: HubProcess) -> None:
     back = httpx.patch(url, headers=carol_headers, data={"trade": "electricien"})
     assert back.status_code == 422 and "ERR_TRADE_TAKEN" in back.text
     # With the rule off, a taken trade is allowed, as at sign-up.
-    hub.cli("trades", "rule", "off")
+    with hub_session(hub) as (s, _ctx):
+        set_trade_rule(s, False)
     free = httpx.patch(url, headers=headers, data={"trade": "plombier"})
     assert free.status_code == 200 and free.json()["trade"] == "plombier"
