@@ -57,6 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
                     text=f"@dmtarget@{evil.domain} en privé", visibility="direct")).uri
                 posts["neighbourhood"] = create_status(s, ctx, author, Draft(
                     text="Pour le quartier", visibility="neighbourhood")).uri
+                posts["hub"] = create_status(s, ctx, author, Draft(
+                    text=f"Pour le hub @dmtarget@{evil.domain}", visibility="hub")).uri
             yield SimpleNamespace(hub=hub, evil=evil, unlisted=unlisted, fan=fan,
                                   stranger=stranger, pending=pending, dm_target=dm_target,
                                   instance=instance, outsider=outsider, posts=posts, bob=bob)
@@ -105,6 +107,16 @@ def test_direct__only_to_the_mentioned(world: SimpleNamespace) -> None:
     assert get(world, world.posts["direct"], world.dm_target).status_code == 200
     for who in (world.fan, world.stranger, world.instance):
         assert get(world, world.posts["direct"], who).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["fan", "stranger", "pending", "instance", "dm_target"])
+def test_hub__never_served_to_another_hub(world: SimpleNamespace, who: str) -> None:
+    """A hub post is for this hub's members: no remote actor gets it, not a follower, not
+    even one it mentions (a hub post is never federated)."""
+    for url in (world.posts["hub"], world.posts["hub"] + "/activity"):
+        response = get(world, url, getattr(world, who))
+        assert response.status_code == 404, response.text
+        assert "Pour le hub" not in response.text
 
 
 def test_unlisted_domain__403_and_key_never_fetched(world: SimpleNamespace) -> None:
