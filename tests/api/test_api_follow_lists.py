@@ -56,6 +56,27 @@ def test_lists__same_hub_members_see_them_unless_hidden(
         # Bob's lists are not hidden: alice's choice is hers alone.
         assert listed(world, carol, bob.id, "followers") == [alice.id]
 
+        # familiar_followers shows part of both lists: the same rule. Carol follows bob,
+        # who follows alice: hidden while alice hides her followers, and while bob hides
+        # whom he follows.
+        def familiar() -> list[str]:
+            body = ok(world.get(carol, "/api/v1/accounts/familiar_followers",
+                                params={"id[]": alice.id}))
+            return [a["id"] for a in body[0]["accounts"]]
+
+        world.follow(carol, bob)
+        assert familiar() == []
+        ok(world.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                              data={"hide_collections": "false"}))
+        assert familiar() == [bob.id]
+        ok(world.client.patch("/api/v1/accounts/update_credentials", headers=bob.headers,
+                              data={"hide_collections": "true"}))
+        assert familiar() == []
+        ok(world.client.patch("/api/v1/accounts/update_credentials", headers=bob.headers,
+                              data={"hide_collections": "false"}))
+        ok(world.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                              data={"hide_collections": "true"}))
+
         # And shown again.
         ok(world.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
                               json={"hide_collections": False}))
