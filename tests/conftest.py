@@ -89,3 +89,16 @@ def make_hub(
     yield make
     for hub in hubs:
         hub.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite",
+                                        pytest.param("postgresql", marks=pytest.mark.postgres)])
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One empty database per test module and backend, for module-scoped worlds: the
+    module's tests run once on SQLite and once on PostgreSQL."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(name) / 'hub.db'}"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database(f"t_{name[:20]}_{uuid.uuid4().hex[:10]}")

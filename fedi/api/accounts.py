@@ -11,12 +11,16 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.errors import not_found, unprocessable
 from fedi.api.pagination import link_header, page_of
+from fedi.api.registration import ValidationFailed
 from fedi.api.search import search_accounts
 from fedi.convert.model_to_api import FROM_API
 from fedi.models import Actor, Follow, UserSettings
 from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.services.accounts_profile import ProfileChanges, ProfileError, update_profile
+from fedi.services.registration import RegistrationError
+from fedi.services.relationships import may_list_follows
 from fedi.services.timelines import Page, ProfileFilter, by_account, newest_first, paginate
+from fedi.web.pages import pick_language
 
 ACCOUNT_TYPES = ("Person", "Service", "Group", "Organization")
 
@@ -59,7 +63,8 @@ async def update_credentials(call: Call) -> Any:
         fields=_fields(call),
         discoverable=p.bool("discoverable") if p.has("discoverable") else None,
         trade=p.str("trade", max_len=1000), business_name=p.str("business_name", max_len=1000),
-        postal_code=p.str("postal_code", max_len=100), website=p.str("website", max_len=4000))
+        postal_code=p.str("postal_code", max_len=100), website=p.str("website", max_len=4000),
+        hide_collections=p.bool("hide_collections") if p.has("hide_collections") else None)
     source = p.sub("source")
     privacy = source.str("privacy", max_len=32)
     if privacy is not None and (privacy not in FROM_API or privacy == "local"):
@@ -69,6 +74,8 @@ async def update_credentials(call: Call) -> Any:
         update_profile(call.session, call.ctx, actor, changes)
     except ProfileError as exc:
         raise unprocessable(str(exc)) from None
+    except RegistrationError as exc:  # the sign-up rules: same answer as POST /api/v1/accounts
+        raise ValidationFailed(exc, _language(call)) from None
     settings = call.session.get(UserSettings, user.id)
     if settings is None:
         settings = UserSettings(user_id=user.id, note_source="", default_sensitive=False)
@@ -83,6 +90,13 @@ async def update_credentials(call: Call) -> Any:
         user.default_visibility = privacy
     call.session.flush()
     return call.render.credential_account(actor, user)
+
+
+def _language(call: Call) -> str:
+    """The app's Accept-Language when it sends one, else the member's own language."""
+    if call.request.headers.get("accept-language"):
+        return pick_language(call.request)
+    return "en" if call.user.locale == "en" else "fr"
 
 
 def find_by_acct(session: Session, acct: str, local_domain: str) -> Actor | None:
@@ -136,6 +150,8 @@ async def account_statuses(call: Call) -> Any:
 
 def _follow_list(call: Call, *, followers: bool) -> Any:
     target = account_or_404(call.session, call.path_id())
+    if not may_list_follows(call.actor, target):
+        return []  # as Mastodon answers for hidden collections; the counts stay
     page: Page = page_of(call.params, default=40, maximum=80)
     other = Follow.follower_id if followers else Follow.followee_id
     mine = Follow.followee_id if followers else Follow.follower_id

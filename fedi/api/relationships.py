@@ -18,6 +18,7 @@ from fedi.services.relationships import (
     RelationshipError,
     accept_follow,
     follow,
+    may_list_follows,
     reject_follow,
     unfollow,
 )
@@ -86,12 +87,18 @@ async def familiar_followers(call: Call) -> Any:
     me = call.actor.id
     out = []
     for target_id in call.params.id_list("id"):
-        mine = select(Follow.followee_id).where(Follow.follower_id == me,
-                                                Follow.state == "accepted")
-        actors = list(call.session.scalars(
-            select(Actor).join(Follow, Follow.follower_id == Actor.id)
-            .where(Follow.followee_id == target_id, Follow.state == "accepted",
-                   Actor.id.in_(mine), Actor.deleted_at.is_(None)).limit(40)))
+        # Part of the target's followers list, and of each familiar follower's following
+        # list: shown only where those lists may be seen (may_list_follows).
+        target = call.session.get(Actor, target_id)
+        actors: list[Actor] = []
+        if target is not None and may_list_follows(call.actor, target):
+            mine = select(Follow.followee_id).where(Follow.follower_id == me,
+                                                    Follow.state == "accepted")
+            actors = [a for a in call.session.scalars(
+                select(Actor).join(Follow, Follow.follower_id == Actor.id)
+                .where(Follow.followee_id == target_id, Follow.state == "accepted",
+                       Actor.id.in_(mine), Actor.deleted_at.is_(None)).limit(40))
+                if may_list_follows(call.actor, a)]
         out.append({"id": str(target_id), "accounts": call.render.accounts(actors)})
     return out
 

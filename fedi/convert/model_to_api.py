@@ -114,7 +114,7 @@ def account(actor: Actor, stats: AccountStats, *, base: str, local_domain: str) 
         "discoverable": bool(actor.discoverable),
         "indexable": False,
         "noindex": True,
-        "hide_collections": False,
+        "hide_collections": bool(actor.hide_collections),
         "created_at": iso_date_midnight(actor.created_at),
         "last_status_at": date_of_id(stats.last_status_id) if stats.last_status_id else None,
         "statuses_count": stats.statuses,
@@ -145,7 +145,7 @@ def credential_account(entity: dict[str, Any], actor: Actor, *, privacy: str, se
         "follow_requests_count": follow_requests,
         "indexable": False,
         "discoverable": bool(actor.discoverable),
-        "hide_collections": False,
+        "hide_collections": bool(actor.hide_collections),
         "attribution_domains": [],
     }
     entity["role"] = {"id": {"admin": "3", "moderator": "2"}.get(role, "-99"),

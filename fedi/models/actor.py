@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fedi.db import Base, BigId, UTCDateTime, utcnow
@@ -34,6 +34,8 @@ class Actor(Base):
     private_key_pem: Mapped[str | None] = mapped_column(Text)
     locked: Mapped[bool] = mapped_column(Boolean, default=True)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Mastodon's hide_collections: only the member sees their followers and following lists.
+    hide_collections: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     fields: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     trade: Mapped[str | None] = mapped_column(String(128))
     business_name: Mapped[str | None] = mapped_column(String(255))

@@ -1,23 +1,30 @@
 """Profile changes of a local member, published as ``Update(Person)`` to their followers
-and linked hubs."""
+and linked hubs.
+
+The neighbourhood rules of sign-up hold for every later change: the postal code stays in
+the hub's territory and the trade in the hub's list, free under the trade rule (keeping
+one's own trade is fine). Those checks are sign-up's own (``fedi.services.registration``)
+and raise its ``RegistrationError``, with the same messages in French and English.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from fedi.config import Settings
 from fedi.convert.model_to_ap import person
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor
 from fedi.services.posting import render_text
+from fedi.services.registration import check_postal_code, check_trade, trade_taken
+from fedi.services.trades import TradeTaken
 from fedi.vocab import build
 from outbox.context import PublishContext
 from outbox.publish import publish
 
-POSTAL_RE = re.compile(r"^\d{5}$")
 MAX_FIELDS = 4
 
 
@@ -37,6 +44,7 @@ class ProfileChanges:
     business_name: str | None = None
     postal_code: str | None = None
     website: str | None = None
+    hide_collections: bool | None = None
 
 
 def _bounded(value: str, limit: int, name: str) -> str:
@@ -46,8 +54,11 @@ def _bounded(value: str, limit: int, name: str) -> str:
     return value
 
 
-def apply_changes(actor: Actor, changes: ProfileChanges) -> None:
-    """Validate everything first, then change the row (nothing changes on error)."""
+def apply_changes(session: Session, settings: Settings, actor: Actor,
+                  changes: ProfileChanges) -> None:
+    """Validate everything first, then change the row (nothing changes on error).
+
+    Raises ProfileError, or RegistrationError for the neighbourhood rules."""
     updates: dict[str, object] = {}
     if changes.display_name is not None:
         updates["display_name"] = _bounded(changes.display_name, 100, "display_name")
@@ -62,20 +73,24 @@ def apply_changes(actor: Actor, changes: ProfileChanges) -> None:
                              for n, v in changes.fields if n.strip() or v.strip()]
     if changes.discoverable is not None:
         updates["discoverable"] = changes.discoverable
-    if changes.trade is not None:
-        updates["trade"] = _bounded(changes.trade, 128, "trade") or None
     if changes.business_name is not None:
         updates["business_name"] = _bounded(changes.business_name, 255, "business_name") or None
     if changes.postal_code is not None:
         code = changes.postal_code.strip()
-        if code and not POSTAL_RE.match(code):
-            raise ProfileError("postal_code must be 5 digits")
-        updates["postal_code"] = code or None
+        check_postal_code(settings, code)
+        updates["postal_code"] = code
+    if changes.trade is not None:
+        try:
+            updates["trade"] = check_trade(session, changes.trade.strip(), actor=actor).slug
+        except TradeTaken as exc:
+            raise trade_taken(exc) from None
     if changes.website is not None:
         site = _bounded(changes.website, 2048, "website")
         if site and not site.startswith(("https://", "http://")):
             raise ProfileError("website must start with https:// or http://")
         updates["website"] = site or None
+    if changes.hide_collections is not None:
+        updates["hide_collections"] = changes.hide_collections
     for key, value in updates.items():
         setattr(actor, key, value)
 
@@ -85,7 +100,7 @@ def update_profile(session: Session, ctx: PublishContext, actor: Actor,
     """Change a local member's profile and send ``Update(Person)``."""
     if not actor.local:
         raise ProfileError("only local members have a profile here")
-    apply_changes(actor, changes)
+    apply_changes(session, ctx.settings, actor, changes)
     actor.updated_at = utcnow()
     session.flush()
     doc = {k: v for k, v in person(actor, ctx.urls).items() if k != "@context"}

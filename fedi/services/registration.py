@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Application, Invite, User
+from fedi.models import Actor, Application, Invite, TradeCategory, User
 from fedi.services.accounts import EMAIL_RE, RESERVED, USERNAME_RE, create_user, hash_password
 from fedi.services.hub_settings import get_setting
 from fedi.services.invites import InviteError, consume, record_sponsorship, usable_invite
@@ -110,7 +110,8 @@ def _check_identity(session: Session, username: str, email: str, *,
                    "Cette adresse e-mail est déjà inscrite sur ce hub.")
 
 
-def _check_place(settings: Settings, postal_code: str, relation: str) -> None:
+def check_postal_code(settings: Settings, postal_code: str) -> None:
+    """The sign-up rule on the postal code, kept by every later profile change too."""
     if not POSTAL_RE.match(postal_code):
         raise _err("postal_code", "ERR_INVALID", "The postal code must be 5 digits (e.g. 75011).",
                    "Le code postal compte 5 chiffres (par exemple 75011).")
@@ -121,10 +122,34 @@ def _check_place(settings: Settings, postal_code: str, relation: str) -> None:
                    "work in the neighbourhood. Look for the hub of your own neighbourhood.",
                    f"{postal_code} est hors du territoire de ce hub ({area}) : les membres vivent "
                    "ou travaillent dans le quartier. Cherchez le hub de votre quartier.")
+
+
+def _check_place(settings: Settings, postal_code: str, relation: str) -> None:
+    check_postal_code(settings, postal_code)
     if relation not in RELATIONS:
         raise _err("relation", "ERR_INVALID",
                    "Say whether you live or work in the neighbourhood (lives, works or both).",
                    "Indiquez si vous habitez ou travaillez dans le quartier.")
+
+
+def check_trade(session: Session, value: str, *, actor: Actor | None = None) -> TradeCategory:
+    """The hub's category for ``value`` (the sign-up rule, kept by profile changes too).
+
+    Raises RegistrationError for a trade not in the hub's list, and TradeTaken when the
+    trade rule is on and another active member (or a pending application) holds it. A
+    member keeping their own current trade is never refused.
+    """
+    category = find_trade(session, value)
+    if category is None:
+        raise _err("trade", "ERR_INVALID", "Choose your trade in the hub's list.",
+                   "Choisissez votre métier dans la liste du hub.")
+    if actor is None or actor.trade != category.slug:
+        check_trade_free(session, category, exclude_actor_id=actor.id if actor else None)
+    return category
+
+
+def trade_taken(exc: TradeTaken) -> RegistrationError:
+    return _err("trade", "ERR_TRADE_TAKEN", exc.message("en"), exc.message("fr"))
 
 
 def check_form(session: Session, settings: Settings, form: SignupForm, *,
@@ -152,18 +177,14 @@ def check_form(session: Session, settings: Settings, form: SignupForm, *,
                    f"The business name is over {MAX_BUSINESS} characters.",
                    f"Le nom de l'entreprise dépasse {MAX_BUSINESS} caractères.")
     _check_place(settings, form.postal_code, form.relation)
-    category = find_trade(session, form.trade)
-    if category is None:
-        raise _err("trade", "ERR_INVALID", "Choose your trade in the hub's list.",
-                   "Choisissez votre métier dans la liste du hub.")
     state = "pending" if mode == "approval" else "member"
     try:
-        check_trade_free(session, category)
+        slug = check_trade(session, form.trade).slug
     except TradeTaken as exc:
         if get_setting(session, "trade_rule_action") != "waitlist":
-            raise _err("trade", "ERR_TRADE_TAKEN", exc.message("en"), exc.message("fr")) from None
-        state = "waitlisted"
-    return invite, category.slug, state
+            raise trade_taken(exc) from None
+        slug, state = exc.category.slug, "waitlisted"
+    return invite, slug, state
 
 
 def normalise(form: SignupForm) -> SignupForm:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from fedi.ids import new_id
 from fedi.models import Actor, Follow
+from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.vocab import build
 from outbox.context import PublishContext
 from outbox.fanout import notify as add_notification
@@ -15,6 +16,21 @@ from outbox.publish import publish
 
 class RelationshipError(ValueError):
     """A relationship change was refused; the message says why."""
+
+
+def may_list_follows(viewer: Actor | None, owner: Actor) -> bool:
+    """May ``viewer`` see whom ``owner`` follows and who follows them?
+
+    One rule for the client API and the ActivityPub collections (FEDERATION.md): the owner
+    always; another member of the owner's own hub unless the owner hides them (Mastodon's
+    ``hide_collections``); nobody else, members of other hubs included. Everyone sees the
+    counts.
+    """
+    if viewer is None or not owner.local or not viewer.local:
+        return False
+    if viewer.id == owner.id:
+        return True
+    return viewer.username != INSTANCE_USERNAME and not owner.hide_collections
 
 
 def find_follow(session: Session, follower_id: int, followee_id: int) -> Follow | None:

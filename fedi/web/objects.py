@@ -11,6 +11,7 @@ from fedi.convert.model_to_ap import note, ordered_collection
 from fedi.models import Actor, Follow, Mention, Status
 from fedi.services.accounts import find_local_actor
 from fedi.services.polls import with_question
+from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
 from fedi.vocab.context import accepts_activitypub
 from fedi.web.pages import login_page
@@ -96,13 +97,13 @@ async def _relations(request: Request, followers: bool) -> Response:
                        else (Follow.follower_id, Follow.followee_id))
         total = session.scalar(select(func.count()).select_from(Follow).where(
             mine == member.id, Follow.state == "accepted")) or 0
-        # Only the member sees whom they follow or who follows them; others see a count,
-        # and a remote actor sees itself when it is in the list.
-        query = (select(Actor.uri).join(Follow, other == Actor.id)
-                 .where(mine == member.id, Follow.state == "accepted"))
-        if viewer.id != member.id:
-            query = query.where(Actor.id == viewer.id)
-        items = list(session.scalars(query.limit(PAGE)))
+        # The API's rule (may_list_follows): another hub's signed fetch gets the count only.
+        items: list[str] | None = None
+        if may_list_follows(viewer, member):
+            items = list(session.scalars(
+                select(Actor.uri).join(Follow, other == Actor.id)
+                .where(mine == member.id, Follow.state == "accepted")
+                .order_by(Follow.id.desc()).limit(PAGE)))
     url = hub.urls.followers(member.username) if followers else hub.urls.following(member.username)
     return ap_json(ordered_collection(url, items, total=total))
 

@@ -30,13 +30,13 @@ def test_update_credentials_and_profile_card(world: ApiWorld) -> None:
     assert me["display_name"] == "Alice Martin" and me["note"].startswith("<p>Plombière")
     assert me["source"]["note"] == "Plombière\nrue Oberkampf"
     assert me["source"]["fields"] == [{"name": "Horaires", "value": "8h-18h", "verified_at": None}]
-    assert me["trade"] == "Plombier" and me["postal_code"] == "75011"
+    assert me["trade"] == "plombier" and me["postal_code"] == "75011"  # the hub's category
     assert [f["name"] for f in me["fields"]][-1] == "Horaires"
     assert me["source"]["sensitive"] is True and me["source"]["language"] == "fr"
     assert me["locked"] is True  # every member approves followers (DESIGN.md)
     with world.session() as s:
         update = s.scalar(select(OutboxActivity.payload).where(OutboxActivity.type == "Update"))
-    assert update["object"]["trade"] == "Plombier" and update["object"]["type"] == "Person"
+    assert update["object"]["trade"] == "plombier" and update["object"]["type"] == "Person"
     bad = world.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
                              data={"postal_code": "Paris"})
     assert bad.status_code == 422
@@ -180,10 +180,10 @@ def test_conversations(world: ApiWorld) -> None:
 def test_search(world: ApiWorld) -> None:
     alice, bob = world.member("searcher"), world.member("zoe")
     ok(world.client.patch("/api/v1/accounts/update_credentials", headers=bob.headers, data={
-        "display_name": "Zoé Fleuriste", "trade": "Électricienne", "postal_code": "75012",
+        "display_name": "Zoé Fleuriste", "trade": "Électricien·ne", "postal_code": "75011",
         "fields_attributes[0][name]": "Spécialité", "fields_attributes[0][value]": "domotique"}))
     remote = world.remote("remy", LINKED)
-    for q in ("zoe", "Fleuriste", "lectricienne", "75012", "domotique", f"@{bob.username}",
+    for q in ("zoe", "Fleuriste", "lectricien", "75011", "domotique", f"@{bob.username}",
               f"{bob.username}@hub.test"):
         found = ok(world.get(alice, "/api/v2/search", params={"q": q, "type": "accounts"}))
         assert bob.id in [a["id"] for a in found["accounts"]], q

@@ -4,7 +4,6 @@ shows a post its reader may not see (security-and-performance.md §5.3 #20, #21,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +11,9 @@ from apiworld import ApiWorld, Member, ok
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
-    path: Path = tmp_path_factory.mktemp("privacy")
-    w = ApiWorld(f"sqlite:///{path / 'hub.db'}")
+def world(module_database_url: str) -> Iterator[ApiWorld]:
+    """On SQLite and on PostgreSQL (the visibility filter is SQL)."""
+    w = ApiWorld(module_database_url)
     yield w
     w.close()
 

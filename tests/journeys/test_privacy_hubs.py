@@ -58,8 +58,8 @@ def link_by_config(hub: HubProcess, other: HubProcess) -> None:
 
 
 @pytest.fixture
-def hubs(make_hub: Callable[..., HubProcess]) -> tuple[HubProcess, HubProcess]:
-    a, b = make_hub("a"), make_hub("b")
+def hubs(make_hub: Callable[..., HubProcess], db_backend: str) -> tuple[HubProcess, HubProcess]:
+    a, b = make_hub("a", backend=db_backend), make_hub("b", backend=db_backend)
     link_by_config(a, b)
     link_by_config(b, a)
     a.add_user("alice")

@@ -37,9 +37,10 @@ def test_words__accents_case_plurals_html(text: str, expected: list[str]) -> Non
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+def db(tmp_path: Path, database_url: str) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+    """On SQLite and PostgreSQL (``database_url`` follows ``db_backend``)."""
     text = render_config(domain="onze.test", name="Onze", scheme="https", territory=["75011"],
-                         database_url=f"sqlite:///{tmp_path / 'hub.db'}")
+                         database_url=database_url)
     (tmp_path / "voisins.toml").write_text(
         text.replace("port = 8000", "port = 8000\nrun_workers = false"), encoding="utf-8")
     settings = load_settings(str(tmp_path / "voisins.toml"), env={})

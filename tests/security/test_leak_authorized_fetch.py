@@ -17,6 +17,7 @@ import pytest
 from support.hostile import (
     HostileRemote,
     activity,
+    member_follows_remote,
     member_uri,
     remote_follows_member,
     start_hub,
@@ -42,6 +43,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
             bob = member_uri(hub, "bob")
             remote_follows_member(hub, fan, "bob")
             remote_follows_member(hub, instance, "bob")  # even an accepted follow
+            member_follows_remote(hub, "bob", fan)
             follow = activity(pending, "Follow", bob, to=[bob])
             assert evil.post(f"{bob}/inbox", follow, pending).status_code == 202
             wait_processed(hub, follow["id"])
@@ -55,6 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
                     text=f"@dmtarget@{evil.domain} en privé", visibility="direct")).uri
                 posts["neighbourhood"] = create_status(s, ctx, author, Draft(
                     text="Pour le quartier", visibility="neighbourhood")).uri
+                posts["hub"] = create_status(s, ctx, author, Draft(
+                    text=f"Pour le hub @dmtarget@{evil.domain}", visibility="hub")).uri
             yield SimpleNamespace(hub=hub, evil=evil, unlisted=unlisted, fan=fan,
                                   stranger=stranger, pending=pending, dm_target=dm_target,
                                   instance=instance, outsider=outsider, posts=posts, bob=bob)
@@ -105,6 +109,16 @@ def test_direct__only_to_the_mentioned(world: SimpleNamespace) -> None:
         assert get(world, world.posts["direct"], who).status_code == 404
 
 
+@pytest.mark.parametrize("who", ["fan", "stranger", "pending", "instance", "dm_target"])
+def test_hub__never_served_to_another_hub(world: SimpleNamespace, who: str) -> None:
+    """A hub post is for this hub's members: no remote actor gets it, not a follower, not
+    even one it mentions (a hub post is never federated)."""
+    for url in (world.posts["hub"], world.posts["hub"] + "/activity"):
+        response = get(world, url, getattr(world, who))
+        assert response.status_code == 404, response.text
+        assert "Pour le hub" not in response.text
+
+
 def test_unlisted_domain__403_and_key_never_fetched(world: SimpleNamespace) -> None:
     response = get(world, world.posts["neighbourhood"], world.outsider)
     assert response.status_code == 403
@@ -140,9 +154,17 @@ def test_outbox__unsigned_401(world: SimpleNamespace) -> None:
     assert "orderedItems" not in response.text
 
 
-def test_followers_collection__lists_only_the_requester(world: SimpleNamespace) -> None:
-    """Who follows bob is not shown to others; a follower sees itself only."""
-    stranger = get(world, f"{world.bob}/followers", world.stranger).json()
-    assert stranger.get("orderedItems", []) == []
-    fan = get(world, f"{world.bob}/followers", world.fan).json()
-    assert fan["orderedItems"] == [world.fan.uri]
+@pytest.mark.parametrize("collection", ["followers", "following"])
+@pytest.mark.parametrize("who", ["stranger", "fan", "instance", "dm_target"])
+def test_follow_collections__another_hub_gets_the_count_only(world: SimpleNamespace,
+                                                             collection: str, who: str) -> None:
+    """Whom bob follows and who follows him are for his own hub's members only
+    (FEDERATION.md, the API's rule): another hub's signed fetch gets ``totalItems`` and no
+    items, even the fan who is in both lists."""
+    response = get(world, f"{world.bob}/{collection}", getattr(world, who))
+    assert response.status_code == 200, response.text
+    assert_private(response)
+    doc = response.json()
+    assert doc["totalItems"] == (2 if collection == "followers" else 1)
+    assert "orderedItems" not in doc and "items" not in doc and "first" not in doc
+    assert world.fan.uri not in response.text
