@@ -22,7 +22,14 @@ from fedi.services.polls import (
 from fedi.services.visibility import narrowest
 from fedi.vocab.context import PUBLIC_FORMS
 from fedi.vocab.parse import addressed, as_list, get_id, host_of, mention_hrefs
-from fedi.vocab.safety import MAX_MENTIONS, hashtags_of, http_url, link_href, may_claim
+from fedi.vocab.safety import (
+    MAX_MENTIONS,
+    author_named_by,
+    hashtags_of,
+    http_url,
+    link_href,
+    may_claim,
+)
 from inbox.dispatch import HandlerContext, handles, log
 from outbox.fanout import fan_out_status, notify_boosters_of_edit
 
@@ -56,6 +63,7 @@ def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
     return list(ctx.session.scalars(select(Actor).where(Actor.uri.in_(uris))))
 
 
+<<<<<<< HEAD
 def _linked(ctx: HandlerContext) -> Any:
     return lambda domain: domain in ctx.publish.linked_domains()
 
@@ -85,9 +93,13 @@ def handle_vote(ctx: HandlerContext, obj: dict[str, Any]) -> bool:
 
 
 def replace_tags(session: Session, status: Status, tag: Any) -> None:
+=======
+def store_tags(session: Session, status: Status, tag: Any, *, replace: bool) -> None:
+>>>>>>> h/content
     """The status's hashtags become exactly the valid ones of the object's ``tag`` list
     (bounded): an edit that drops a hashtag takes the post off that tag's timeline."""
-    session.execute(delete(Tag).where(Tag.status_id == status.id))
+    if replace:
+        session.execute(delete(Tag).where(Tag.status_id == status.id))
     for name in hashtags_of(as_list(tag)):
         session.add(Tag(id=new_id(), status_id=status.id, name=name))
 
@@ -96,16 +108,13 @@ def _claim_refused(ctx: HandlerContext, uri: str) -> str | None:
     """Why the sender may not create an object with this id, or None.
 
     Ids are checked per author, not only per host: a member of a linked hub must not take
-    an id under another member's path, nor one already known from another actor (the real
-    object would then be ignored). Nothing already stored is ever overwritten.
+    an id under another member's path, nor an actor's id (the real object would then be
+    ignored, or two things would share one id).
     """
-    s = ctx.session
-    if not may_claim(ctx.actor.uri, uri):
+    if not may_claim(ctx.actor.uri, uri) or uri == ctx.actor.uri:
         return "its id is not the sender's to use"
-    owner = s.scalar(select(Status.actor_id).where(Status.uri == uri))
-    if owner is not None and owner != ctx.actor.id:
-        return "its id belongs to another actor's status"
-    if s.scalar(select(Actor.id).where(Actor.uri == uri)) is not None:
+    if author_named_by(uri) is None and ctx.session.scalar(
+            select(Actor.id).where(Actor.uri == uri)) is not None:
         return "its id is an actor's"
     return None
 
@@ -123,9 +132,14 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         return
     tomb = s.get(Tombstone, uri)
     if tomb is not None and tomb.actor_uri in (None, ctx.actor.uri):
+        # A Delete from another actor of the same host (before this Create) does not count.
         log.info("Create of deleted object %s ignored", uri)
         return
-    if s.scalar(select(Status.id).where(Status.uri == uri)):
+    owner = s.scalar(select(Status.actor_id).where(Status.uri == uri))
+    if owner is not None:
+        if owner != ctx.actor.id:  # never overwritten
+            log.info("Create of %s by %s refused: the id is another actor's status", uri,
+                     ctx.actor.uri)
         return
     visibility = visibility_of(ctx, obj)
     if visibility == "neighbourhood" and ctx.actor.domain not in ctx.publish.linked_domains():
@@ -150,7 +164,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     s.flush()
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
-    replace_tags(s, status, obj.get("tag"))
+    store_tags(s, status, obj.get("tag"), replace=False)
     s.flush()
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
@@ -190,7 +204,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     status.url = link_href(obj.get("url")) or status.url
     status.edited_at = utcnow()
     status.raw = obj
-    replace_tags(ctx.session, status, obj.get("tag"))
+    store_tags(ctx.session, status, obj.get("tag"), replace=True)
     notify_boosters_of_edit(ctx.session, status)
 
 

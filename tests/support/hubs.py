@@ -130,7 +130,7 @@ class HubProcess:
             return r.status_code == 200
 
         try:
-            wait_for(up, timeout=30, what=f"hub {self.name} to answer")
+            wait_for(up, timeout=90, what=f"hub {self.name} to answer")
         except (AssertionError, RuntimeError):
             self.stop()
             raise
