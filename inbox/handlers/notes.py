@@ -63,7 +63,6 @@ def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
     return list(ctx.session.scalars(select(Actor).where(Actor.uri.in_(uris))))
 
 
-<<<<<<< HEAD
 def _linked(ctx: HandlerContext) -> Any:
     return lambda domain: domain in ctx.publish.linked_domains()
 
@@ -92,10 +91,7 @@ def handle_vote(ctx: HandlerContext, obj: dict[str, Any]) -> bool:
     return True
 
 
-def replace_tags(session: Session, status: Status, tag: Any) -> None:
-=======
 def store_tags(session: Session, status: Status, tag: Any, *, replace: bool) -> None:
->>>>>>> h/content
     """The status's hashtags become exactly the valid ones of the object's ``tag`` list
     (bounded): an edit that drops a hashtag takes the post off that tag's timeline."""
     if replace:
