@@ -1,0 +1,139 @@
+"""Languages: the French and English Babel catalogues in ``fedi/locale`` and locale formats.
+
+Message ids are English; French is the hub's default language. The ``.po`` files are the
+source: they are compiled in memory the first time a language is used (no ``.mo`` file is
+needed, so a fresh clone works as soon as it is installed); restart to pick up an edit.
+
+How the rest of the code uses it:
+
+- Python code: ``from fedi.i18n import translate`` then ``translate(lang, "Sign in")`` (or
+  ``_ = translator(lang)`` then ``_("Sign in")``). Strings must be literals so extraction
+  finds them; mark a string for extraction without translating it with ``N_("…")``.
+- ``scripts/i18n`` extracts every string (Python, templates, API error messages) into both
+  ``.po`` files; translate the new French entries, and ``tests/site/test_catalogues.py``
+  checks nothing is missing.
+- Templates get ``_``/``gettext``/``ngettext`` and ``{% trans %}`` from ``fedi.web.templating``
+  (language taken from the context's ``lang``) and the filters ``datetime``, ``date``,
+  ``time`` and ``number`` defined here.
+- ``negotiate(accept_language)`` picks ``fr`` or ``en`` from an ``Accept-Language`` header.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+TIMEZONE = "Europe/Paris"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+
+_cache: dict[str, Translations] = {}
+
+
+def N_(message: str) -> str:
+    """Marks a literal for extraction; translate it later with ``gettext(lang, value)``."""
+    return message
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _compile(path: Path, lang: str) -> Translations:
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def translations(lang: str) -> Translations:
+    """The compiled catalogue of ``lang`` (``fr`` when unknown), compiled on first use."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    cached = _cache.get(lang)
+    if cached is None:
+        path = po_path(lang)
+        cached = _cache[lang] = _compile(path, lang) if path.exists() else Translations()
+    return cached
+
+
+def translate(lang: str, message: str) -> str:
+    return translations(lang).gettext(message)
+
+
+def translate_plural(lang: str, singular: str, plural: str, n: int) -> str:
+    return translations(lang).ngettext(singular, plural, n)
+
+
+def translator(lang: str) -> Any:
+    """A ``_`` function bound to ``lang``."""
+    return translations(lang).gettext
+
+
+def normalize(value: str | None) -> str | None:
+    """``fr``/``en`` from a tag such as ``en-GB`` or ``fr_FR.UTF-8``; None if neither."""
+    tag = (value or "").strip().lower().replace("_", "-")
+    for lang in LANGUAGES:
+        if tag == lang or tag.startswith((lang + "-", lang + ".")):
+            return lang
+    return None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The best of our languages in an ``Accept-Language`` header, by q-value; None if none."""
+    best: tuple[float, int, str] | None = None
+    for index, part in enumerate((accept_language or "")[:1000].split(",")):
+        tag, _, params = part.partition(";")
+        lang = normalize(tag)
+        if lang is None:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if best is None or (quality, -index) > (best[0], best[1]):
+            best = (quality, -index, lang)
+    return best[2] if best else None
+
+
+def format_datetime(value: datetime, lang: str, format: str = "medium") -> str:
+    return babel_format_datetime(value, format=format, tzinfo=TIMEZONE,
+                                 locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
+
+
+def format_date(value: datetime, lang: str, format: str = "medium") -> str:
+    if isinstance(value, datetime):
+        from babel.dates import get_timezone
+
+        value = value.astimezone(get_timezone(TIMEZONE))
+    return babel_format_date(value, format=format,
+                             locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
+
+
+def format_time(value: datetime, lang: str, format: str = "short") -> str:
+    return babel_format_time(value, format=format, tzinfo=TIMEZONE,
+                             locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
+
+
+def format_number(value: float, lang: str) -> str:
+    return format_decimal(value, locale=Locale.parse(lang if lang in LANGUAGES else "fr"))

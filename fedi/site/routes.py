@@ -1,0 +1,16 @@
+"""Every route of the member site, each behind the CSRF guard (fedi.web.csrf).
+
+A page module exposes ``routes = [...]``: import it here and add ``*module.routes`` to the
+list (one line each, in any order; the app adds these routes after the API's).
+"""
+
+from __future__ import annotations
+
+from fedi.site import assets, auth, settings
+from fedi.web.csrf import guard_routes
+
+routes = guard_routes([
+    *assets.routes,
+    *auth.routes,
+    *settings.routes,
+])
