@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from fedi.api import directory as api_directory
 from fedi.api import registration as api_registration
 from fedi.api.cors import ApiCors
+from fedi.api.error_language import ApiErrorLanguage
 from fedi.api.ratelimit import ApiRateLimit
 from fedi.api.routes import api_routes
 from fedi.config import Settings
@@ -148,7 +149,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *api_routes(), *api_registration.routes,
                 *api_directory.routes, *site_routes, *members.routes, *pages.routes],
-        middleware=[Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
+        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,
     )

@@ -21,6 +21,7 @@ How the rest of the code uses it:
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,58 @@ def format_time(value: datetime, lang: str, format: str = "short") -> str:
 
 def format_number(value: float, lang: str) -> str:
     return format_decimal(value, locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
+
+
+_patterns: dict[str, list[tuple[re.Pattern[str], str, dict[str, str]]]] = {}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _compile_patterns(lang: str) -> list[tuple[re.Pattern[str], str, dict[str, str]]]:
+    """A regular expression per catalogue message with ``%(name)s`` placeholders, the most
+    specific (longest fixed text) first; with the group → placeholder name map."""
+    found = []
+    for msgid in translations(lang)._catalog:
+        if not isinstance(msgid, str) or "%(" not in msgid:
+            continue
+        groups: dict[str, str] = {}
+        parts = []
+        last = 0
+        for match in _PLACEHOLDER.finditer(msgid):
+            parts.append(re.escape(msgid[last:match.start()].replace("%%", "%")))
+            group = f"g{len(groups)}"
+            groups[group] = match.group(1)
+            parts.append(f"(?P<{group}>.+?)")
+            last = match.end()
+        parts.append(re.escape(msgid[last:].replace("%%", "%")))
+        fixed = len(_PLACEHOLDER.sub("", msgid))
+        found.append((fixed, re.compile("^" + "".join(parts) + "$", re.DOTALL), msgid, groups))
+    found.sort(key=lambda item: -item[0])
+    return [(pattern, msgid, groups) for _fixed, pattern, msgid, groups in found]
+
+
+def translate_text(lang: str, text: str, depth: int = 0) -> str:
+    """A finished English sentence in ``lang``: an exact catalogue entry, or one whose
+    ``%(name)s`` placeholders match (their values translated in turn). Else unchanged."""
+    if lang not in LANGUAGES or lang == "en" or not text or len(text) > 2000:
+        return text
+    catalog = translations(lang)
+    for key in (text, text.replace("%", "%%")):
+        translated = catalog.gettext(key)
+        if translated != key:
+            return translated.replace("%%", "%") if key != text else translated
+    if lang not in _patterns:
+        _patterns[lang] = _compile_patterns(lang)
+    for pattern, msgid, groups in _patterns[lang]:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        translated = catalog.gettext(msgid)
+        if translated == msgid:
+            return text
+        values = {groups[group]: translate_text(lang, value, depth + 1) if depth < 2 else value
+                  for group, value in match.groupdict().items()}
+        try:
+            return translated % values
+        except (KeyError, ValueError, TypeError):
+            return text
+    return text

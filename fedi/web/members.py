@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.db import transaction
+from fedi.i18n import translate
 from fedi.models import Actor, TradeCategory
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
@@ -175,8 +176,7 @@ async def signup_status(request: Request) -> Response:
         application = application_by_token(session, request.path_params["token"])
         if application is None:
             return _page(request, "signup/invalid.html", {
-                "lang": lang, "message": "This link is not valid." if lang == "en"
-                else "Ce lien n'est pas valide."}, 404)
+                "lang": lang, "message": translate(lang, "This link is not valid.")}, 404)
         trade = session.scalar(select(TradeCategory).where(
             TradeCategory.slug == application.trade))
         context = {"lang": lang, "state": application.state, "username": application.username,
