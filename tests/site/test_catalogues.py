@@ -1,0 +1,54 @@
+"""The French and English catalogues hold every string of the code and templates, translated.
+
+Strings are extracted with Babel (Python ``_``/``N_``/``translate``, Jinja ``_``/``{% trans %}``)
+plus the client API's error messages (fedi.i18n_extract). Run ``scripts/i18n`` to add new
+strings to both ``.po`` files, then translate the French ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fedi import i18n
+from fedi.i18n_extract import extract, read_catalogue
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+@pytest.fixture(scope="module")
+def wanted() -> set[str]:
+    return {m.id for m in extract() if m.id and isinstance(m.id, str)}
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_catalogue_has_every_string_translated(lang: str, wanted: set[str]) -> None:
+    catalog = read_catalogue(lang)
+    present = {m.id: m for m in catalog if m.id}
+    missing = sorted(wanted - set(present))
+    assert not missing, f"{lang}: not in the catalogue (run scripts/i18n): {missing[:20]}"
+    empty = sorted(k for k in wanted if not present[k].string)
+    assert not empty, f"{lang}: untranslated ({len(empty)}): {empty[:20]}"
+    fuzzy = sorted(str(m.id) for m in catalog if m.id and m.fuzzy)
+    assert not fuzzy, f"{lang}: fuzzy entries: {fuzzy[:20]}"
+    for msgid, message in present.items():
+        if isinstance(msgid, str) and message.string:
+            wanted_names = set(PLACEHOLDER.findall(msgid))
+            assert set(PLACEHOLDER.findall(str(message.string))) == wanted_names, (lang, msgid)
+
+
+def test_both_catalogues_hold_the_same_strings() -> None:
+    fr = {m.id for m in read_catalogue("fr") if m.id}
+    en = {m.id for m in read_catalogue("en") if m.id}
+    assert fr == en, (sorted(map(str, fr - en))[:20], sorted(map(str, en - fr))[:20])
+
+
+def test_translations_load_and_apply() -> None:
+    assert i18n.translate("fr", "Log in") == "Se connecter"
+    assert i18n.translate("en", "Log in") == "Log in"
+    assert i18n.translate("de", "Log in") == "Se connecter"  # unknown: the default, French
+    assert i18n.negotiate("en-GB,en;q=0.9,fr;q=0.8") == "en"
+    assert i18n.negotiate("de-DE, fr;q=0.5, en;q=0.4") == "fr"
+    assert i18n.negotiate("de-DE") is None and i18n.negotiate(None) is None
+    assert i18n.normalize("fr_FR.UTF-8") == "fr" and i18n.normalize("C") is None
