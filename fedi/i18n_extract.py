@@ -7,7 +7,8 @@ Strings come from: ``_("…")``, ``N_("…")``, ``translate(lang, "…")`` and
 ``translate_plural(lang, "…", "…", n)`` in Python; ``_()``/``gettext``/``ngettext`` and
 ``{% trans %}`` in ``templates/``; and the message of every ``ApiError(status, "…")``,
 ``unprocessable("…")`` and ``OAuthError(status, code, "…")`` in ``fedi/api`` (f-string parts
-become ``%(name)s`` placeholders, matched back at run time by ``fedi.api.error_language``).
+become ``%(name)s`` placeholders, matched back at run time by ``fedi.api.error_language``);
+the ``voisins`` command's help texts and errors (``cli_messages``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,39 @@ def api_error_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:
                 yield message, str(path.relative_to(root)), node.lineno
 
 
+def _call_name(node: ast.Call) -> str:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    return node.func.attr if isinstance(node.func, ast.Attribute) else ""
+
+
+def cli_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:
+    """Help texts of ``voisins`` (fedi/cli.py ``build_parser``), its ``CommandError``
+    messages and the configuration errors (fedi/config.py ``ConfigError``)."""
+    for name, calls in (("cli.py", {"CommandError": 0}), ("config.py", {"ConfigError": 1})):
+        path = root / "fedi" / name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _call_name(node) in calls:
+                index = calls[_call_name(node)]
+                message = message_of(node.args[index]) if len(node.args) > index else None
+                if message and message.strip("%()s :"):
+                    yield message, f"fedi/{name}", node.lineno
+            if isinstance(node, ast.FunctionDef) and node.name == "build_parser":
+                for inner in ast.walk(node):
+                    texts: list[ast.expr] = []
+                    if isinstance(inner, ast.keyword) and inner.arg in ("help", "description"):
+                        texts.append(inner.value)
+                    if isinstance(inner, ast.For):
+                        texts.extend(n for n in ast.walk(inner.iter)
+                                     if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                                     and " " in n.value)
+                    for text in texts:
+                        message = message_of(text)
+                        if message:
+                            yield message, f"fedi/{name}", getattr(text, "lineno", 0)
+
+
 def extract(root: Path = ROOT) -> Catalog:
     """Every translatable string of the project, as a template catalogue."""
     catalog = Catalog(domain="messages")
@@ -81,8 +115,9 @@ def extract(root: Path = ROOT) -> Catalog:
                 keywords=KEYWORDS, strip_comment_tags=True):
             if message:
                 catalog.add(message, locations=[(f"{folder}/{filename}", lineno)])
-    for message, filename, lineno in api_error_messages(root):
+    for message, filename, lineno in (*api_error_messages(root), *cli_messages(root)):
         catalog.add(message, locations=[(filename, lineno)])
+    catalog.add("configuration error: %(key)s: %(message)s", locations=[("fedi/config.py", 0)])
     # The "Validation failed: …" wrapper of unprocessable() (fedi.api.errors).
     catalog.add("Validation failed: %(message)s", locations=[("fedi/api/errors.py", 0)])
     return catalog
