@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from site_http import csrf_of, login
 from support.hubs import HubProcess
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
 @pytest.fixture
@@ -19,20 +17,6 @@ def hub(make_hub: Callable[..., HubProcess], db_backend: str) -> Iterator[HubPro
     hub.add_user("bob")
     hub.start()
     yield hub
-
-
-def csrf_of(page: httpx.Response) -> str:
-    match = CSRF_RE.search(page.text)
-    assert match, page.text[:2000]
-    return match.group(1)
-
-
-def login(client: httpx.Client, login: str, password: str, next_url: str = "/settings"
-          ) -> httpx.Response:
-    form = client.get(f"/login?next={next_url}")
-    assert form.status_code == 200
-    return client.post("/login", data={"login": login, "password": password, "next": next_url,
-                                       "csrf_token": csrf_of(form)})
 
 
 def test_login_logout_fixation_and_csrf(hub: HubProcess) -> None:
