@@ -30,6 +30,7 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
+from babel.dates import get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -117,22 +118,24 @@ def negotiate(accept_language: str | None) -> str | None:
     return best[2] if best else None
 
 
+def _zone() -> Any:
+    return get_timezone(TIMEZONE)
+
+
 def format_datetime(value: datetime, lang: str, format: str = "medium") -> str:
-    return babel_format_datetime(value, format=format, tzinfo=TIMEZONE,
+    return babel_format_datetime(value, format=format, tzinfo=_zone(),
                                  locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
 
 
 def format_date(value: datetime, lang: str, format: str = "medium") -> str:
     if isinstance(value, datetime):
-        from babel.dates import get_timezone
-
-        value = value.astimezone(get_timezone(TIMEZONE))
+        value = value.astimezone(_zone())
     return babel_format_date(value, format=format,
                              locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
 
 
 def format_time(value: datetime, lang: str, format: str = "short") -> str:
-    return babel_format_time(value, format=format, tzinfo=TIMEZONE,
+    return babel_format_time(value, format=format, tzinfo=_zone(),
                              locale=Locale.parse(lang if lang in LANGUAGES else "fr"))
 
 

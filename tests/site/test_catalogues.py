@@ -8,6 +8,7 @@ strings to both ``.po`` files, then translate the French ones.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -52,3 +53,15 @@ def test_translations_load_and_apply() -> None:
     assert i18n.negotiate("de-DE, fr;q=0.5, en;q=0.4") == "fr"
     assert i18n.negotiate("de-DE") is None and i18n.negotiate(None) is None
     assert i18n.normalize("fr_FR.UTF-8") == "fr" and i18n.normalize("C") is None
+
+
+def test_dates_and_numbers_follow_the_locale_in_paris_time() -> None:
+    moment = datetime(2026, 7, 14, 20, 30, tzinfo=UTC)  # 22:30 in Paris (summer time)
+    assert i18n.format_date(moment, "fr", "long") == "14 juillet 2026"
+    assert i18n.format_date(moment, "en", "long") == "July 14, 2026"
+    assert i18n.format_time(moment, "fr") == "22:30"
+    assert "10:30" in i18n.format_time(moment, "en")
+    assert i18n.format_number(1234.5, "fr") == "1\u202f234,5"
+    assert i18n.format_number(1234.5, "en") == "1,234.5"
+    late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already next year in Paris
+    assert i18n.format_date(late, "fr", "short") == "01/01/2027"

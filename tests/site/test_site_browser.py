@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from site_browser import assert_accessible, log_in, screenshot
-from support.hubs import HubProcess
+from support.hubs import HubProcess, free_port, wait_for
 
 
 @pytest.fixture
@@ -67,8 +73,30 @@ def test_error_pages_in_both_languages(hub: HubProcess, browser: Any) -> None:
         context.close()
 
 
-def test_quickstart_admin_logs_in(hub: HubProcess, browser_page: Any) -> None:
-    """The login printed by the admin's set-up works in the browser (email form)."""
-    log_in(browser_page, hub.base, f"alice@{hub.host}.test", hub.passwords["alice"],
-           next_url="/settings")
-    assert browser_page.url.endswith("/settings")
+def test_quickstart_admin_logs_in(tmp_path: Path, browser_page: Any) -> None:
+    """The login printed by `voisins quickstart` works in the browser."""
+    port = free_port("127.0.0.1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOISINS_", "LC_", "LANG"))}
+    log = tmp_path / "quickstart.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "fedi.cli", "quickstart", "--port",
+                                 str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                env=env)
+    try:
+        def printed() -> re.Match[str] | None:
+            assert proc.poll() is None, log.read_text()
+            return re.search(r"admin login: (\S+) / (\S+)", log.read_text())
+
+        found = wait_for(printed, timeout=60, what="the admin login")
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(f"{base}/login", timeout=2).status_code == 200, timeout=60,
+                 what="quickstart to serve")
+        log_in(browser_page, base, found.group(1), found.group(2), next_url="/settings")
+        assert browser_page.url == f"{base}/settings"
+        assert browser_page.locator("h1").inner_text() == "Réglages"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
