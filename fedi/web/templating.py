@@ -41,12 +41,16 @@ PAGE_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Cookie, Accept-La
 
 
 def request_language(request: Request) -> str:
-    """The member's chosen language, else the browser's ``Accept-Language``, else French."""
+    """``?lang=`` on the address (the language links), else the member's chosen language,
+    else the browser's ``Accept-Language``, else French."""
     chosen = getattr(request.state, "lang", None)
     if chosen in i18n.LANGUAGES:
         return str(chosen)
     member = current_member(request)
-    if member is not None:
+    asked = i18n.normalize(request.query_params.get("lang"))
+    if asked is not None:
+        lang = asked
+    elif member is not None:
         lang = member.language
     else:
         lang = i18n.negotiate(request.headers.get("accept-language")) or i18n.DEFAULT_LANGUAGE

@@ -70,6 +70,10 @@ def test_error_pages_in_both_languages(hub: HubProcess, browser: Any) -> None:
         assert page.locator("html").get_attribute("lang") == locale[:2]
         screenshot(page, f"404-{locale[:2]}")
         assert_accessible(page, f"404 {locale}")
+        if locale == "fr-FR":  # the visitor's language link
+            page.click("footer a[hreflang=en]")
+            page.wait_for_url("**?lang=en")
+            assert page.locator("h1").inner_text() == "Page not found"
         context.close()
 
 
