@@ -24,7 +24,18 @@ from fedi.services.posting import (
     edit_status,
     find_mentions,
 )
-from fedi.site.page import back, linked, path_id, publish_ctx, read_form, reading, show, writing
+from fedi.site.page import (
+    Refused,
+    back,
+    linked,
+    path_id,
+    publish_ctx,
+    read_form,
+    reading,
+    refusable,
+    show,
+    writing,
+)
 from fedi.site.posts import build_posts, post_path
 from fedi.web.session import require_member
 from fedi.web.state import hub_of
@@ -54,6 +65,7 @@ def _compose_again(request: Request, error: str, form: dict[str, str],
 
 
 @require_member
+@refusable
 async def publish(request: Request) -> Response:
     form = await read_form(request, ("text", "audience", "in_reply_to", "next"))
     text, audience = form["text"], form["audience"]
@@ -78,9 +90,8 @@ async def publish(request: Request) -> Response:
                                    Draft(text=text, visibility=audience, in_reply_to=parent,
                                          language=lang))
         except PostingError as exc:
-            session.rollback()
-            return _compose_again(request, translate(lang, "This post could not be published:")
-                                  + f" {exc}", form)
+            raise Refused(_compose_again(request, translate(
+                lang, "This post could not be published:") + f" {exc}", form)) from None
         where = form["next"] or (post_path(actor, status.id) if parent is not None else "/")
     return back(where, f"#post-{status.id}")
 
@@ -103,6 +114,7 @@ async def edit_page(request: Request) -> Response:
 
 
 @require_member
+@refusable
 async def edit_submit(request: Request) -> Response:
     form = await read_form(request, ("text",))
     lang = request_language(request)
@@ -117,10 +129,9 @@ async def edit_submit(request: Request) -> Response:
             except PostingError as exc:
                 problem = translate(lang, "This post could not be changed:") + f" {exc}"
         if problem is not None:
-            session.rollback()
             post = build_posts(session, actor, linked(request), [status])[0]
-            return show(request, "site/pages/edit.html", {
-                "nav": "home", "post": post, "text": form["text"], "error": problem}, status=422)
+            raise Refused(show(request, "site/pages/edit.html", {
+                "nav": "home", "post": post, "text": form["text"], "error": problem}, status=422))
         path = post_path(actor, status.id)
     return back(path)
 
@@ -144,6 +155,7 @@ async def delete_submit(request: Request) -> Response:
 
 def _reaction(verb: str):  # type: ignore[no-untyped-def]
     @require_member
+    @refusable
     async def react(request: Request) -> Response:
         form = await read_form(request, ("next",))
         hub = hub_of(request)
@@ -168,10 +180,9 @@ def _reaction(verb: str):  # type: ignore[no-untyped-def]
                 else:
                     interactions.unreblog(session, ctx, actor, status)
             except InteractionError:
-                session.rollback()
-                return show(request, "site/pages/problem.html", {"message": translate(
+                raise Refused(show(request, "site/pages/problem.html", {"message": translate(
                     lang, "Followers-only posts and direct messages cannot be boosted.")},
-                    status=422)
+                    status=422)) from None
             anchor = f"#post-{status.id}"
         return back(form["next"] or "/", anchor)
 

@@ -26,7 +26,7 @@ from fedi.services.invites import (
     list_invites,
 )
 from fedi.services.invites import revoke as revoke_invite
-from fedi.site.page import back, read_form, reading, show, writing
+from fedi.site.page import Refused, back, read_form, reading, refusable, show, writing
 from fedi.web.session import require_member
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
@@ -95,6 +95,7 @@ async def invitations_page(request: Request) -> Response:
 
 
 @require_member
+@refusable
 async def create(request: Request) -> Response:
     form = await read_form(request, ("uses", "days", "note"), limit=2000)
     lang = request_language(request)
@@ -110,11 +111,8 @@ async def create(request: Request) -> Response:
             invite = create_invite(session, user, max_uses=uses, lifetime=timedelta(days=days),
                                    note=form["note"])
         except InviteError as exc:
-            session.rollback()
-            message = exc.message(lang)
-        else:
-            return back(f"/invitations?created={invite.code}")
-    return _page(request, error=message, status=422)
+            raise Refused(_page(request, error=exc.message(lang), status=422)) from None
+    return back(f"/invitations?created={invite.code}")
 
 
 @require_member

@@ -3,8 +3,9 @@ the publish context, and post/redirect/get answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from outbox.context import PublishContext
 LIMIT = 20
 MAX_FIELD = 20_000
 MAX_ID_DIGITS = 20
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def linked(request: Request) -> frozenset[str]:
@@ -84,6 +86,27 @@ def writing(request: Request) -> Iterator[tuple[Session, Actor, User]]:
         user = session.get(User, member.user.id)
         assert actor is not None and user is not None
         yield session, actor, user
+
+
+class Refused(Exception):
+    """Raised inside ``writing`` to roll everything back and answer ``response`` instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
+def refusable(endpoint: Endpoint) -> Endpoint:
+    """Turns ``Refused`` into its response (after ``writing`` rolled back)."""
+
+    @wraps(endpoint)
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Refused as exc:
+            return exc.response
+
+    return run
 
 
 async def read_form(request: Request, names: tuple[str, ...],

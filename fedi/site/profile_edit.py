@@ -103,9 +103,8 @@ async def save(request: Request) -> Response:
                 error = (translate(lang, "This profile could not be saved:") + f" {exc}", "")
             except RegistrationError as exc:
                 error = (exc.message(lang), exc.field)
-            if error is not None:
-                session.rollback()
-            else:
+            # Validation comes before any change (apply_changes): on error nothing changed.
+            if error is None:
                 _keep_note_source(session, user, form["note"])
     if error is not None:
         return _form(request, values, error[0], error[1], 422)
