@@ -235,3 +235,16 @@ def test_directory_page_matches_the_api(world: ApiWorld, people: dict[str, Any])
     assert people["b"]["bob"].get("/annuaire?trade=plombier",
                                   follow_redirects=False).headers["location"] == (
         "/directory?trade=plombier")
+
+
+def test_timelines_page_with_max_id_links(world: ApiWorld, people: dict[str, Any]) -> None:
+    carol = people["m"]["carol"]
+    made = [world.post(carol, f"Annonce numéro {i}", "hub") for i in range(23)]
+    first = people["b"]["dave"].get("/hub").text
+    shown = re.findall(r'<article class="post[^"]*" id="post-(\d+)"', first)
+    assert len(shown) == 20 and shown[0] == str(made[-1])
+    older = re.search(r'href="(/hub\?max_id=\d+)" rel="next"', first).group(1)
+    rest = re.findall(r'<article class="post[^"]*" id="post-(\d+)"',
+                      people["b"]["dave"].get(older).text)
+    assert str(made[0]) in rest and not set(rest) & set(shown)
+    assert people["b"]["dave"].get("/hub?max_id=abc").status_code == 400

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 from neighbourhood.neighbourhood_world import set_profile
 from site_browser import assert_accessible, log_in, screenshot
+from sqlalchemy import select
 from support.hubs import HubProcess, wait_for
+from support.world import query
+
+from fedi.models import Actor, Follow
 
 pytestmark = pytest.mark.multihub
 
@@ -33,6 +37,7 @@ def hubs(make_hub: Callable[..., HubProcess]) -> tuple[HubProcess, HubProcess]:
     onze.add_user("alice")
     onze.add_user("bob")
     douze.add_user("bea")
+    douze.add_user("bruno")
     set_profile(onze, "alice", trade="graphiste", postal_code="75011",
                 business_name="Atelier Alice", display_name="Alice Martin")
     set_profile(onze, "bob", trade="plombier", postal_code="75011",
@@ -120,6 +125,17 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     page.goto(f"{onze.base}/@bea@{douze.domain}")
     assert "Électricien·ne" in page.locator(".facts").inner_text()
     screenshot(page, "pages-profile-neighbour")
+
+    # A member of the linked hub she never heard of: found through WebFinger, asked to follow.
+    page.goto(f"{onze.base}/@bruno@{douze.domain}")
+    assert page.locator("h1").inner_text() == "bruno"
+    page.get_by_role("button", name="Demander à suivre").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="Annuler la demande d'abonnement").is_visible()
+    wait_for(lambda: query(douze, lambda s: s.scalar(
+        select(Follow.state).join(Actor, Actor.id == Follow.followee_id)
+        .where(Actor.username == "bruno", Actor.local))) == "requested",
+        timeout=30, what="the follow request to reach bruno's hub")
 
     # The directory: plumbers.
     page.goto(onze.base + "/directory")
