@@ -16,6 +16,7 @@ from fedi.services import interactions, timelines
 from fedi.services.interactions import InteractionError
 from fedi.services.posting import (
     MAX_CHARS,
+    MENTION_RE,
     VISIBILITIES,
     Draft,
     PostingError,
@@ -37,6 +38,7 @@ from fedi.site.page import (
     writing,
 )
 from fedi.site.posts import build_posts, post_path
+from fedi.site.timeline import default_audience
 from fedi.web.session import require_member
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
@@ -94,6 +96,19 @@ async def publish(request: Request) -> Response:
                 lang, "This post could not be published:") + f" {exc}", form)) from None
         where = form["next"] or (post_path(actor, status.id) if parent is not None else "/")
     return back(where, f"#post-{status.id}")
+
+
+@require_member
+async def new_post(request: Request) -> Response:
+    """A blank composer; ``?to=name@hub&audience=direct`` starts a direct message."""
+    to = request.query_params.get("to", "").strip().lstrip("@")[:300]
+    direct = request.query_params.get("audience") == "direct"
+    with reading(request) as (_session, _actor, user):
+        audience = "direct" if direct else default_audience(user)
+    mention = f"@{to} " if to and MENTION_RE.fullmatch(f"@{to}") else ""
+    return show(request, "site/pages/compose.html", {
+        "nav": "messages" if direct else "home", "error": None, "text": mention,
+        "audience": audience, "reply_to": None, "next_url": "/messages" if direct else "/"})
 
 
 def _own_post(session: Session, actor: Actor, request: Request) -> Status:
@@ -192,6 +207,7 @@ def _reaction(verb: str):  # type: ignore[no-untyped-def]
 
 routes = [
     Route("/posts", publish, methods=["POST"], name="publish"),
+    Route("/posts/new", new_post, methods=["GET"], name="new_post"),
     Route("/posts/{id}/edit", edit_page, methods=["GET"]),
     Route("/posts/{id}/edit", edit_submit, methods=["POST"]),
     Route("/posts/{id}/delete", delete_page, methods=["GET"]),

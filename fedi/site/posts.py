@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fedi.convert.ap_to_model import sanitize_html
-from fedi.models import Actor, Interaction, Status
+from fedi.models import Actor, Interaction, Mention, Status
 from fedi.services.timelines import count_visible_replies
 
 BOOSTABLE = ("hub", "neighbourhood")
@@ -35,10 +36,24 @@ def post_path(author: Actor, status_id: int) -> str:
     return f"{profile_path(author)}/{status_id}"
 
 
-def safe_html(html: str) -> Markup:
+def safe_html(html: str, links: Sequence[tuple[str, str]] = ()) -> Markup:
     """Stored HTML is already clean (ours rendered, remote sanitized on arrival); cleaned
-    again here so a page never depends on how a row was written."""
-    return Markup(sanitize_html(html or ""))
+    again here so a page never depends on how a row was written. ``links``: (their URL,
+    our page) pairs, so that a mention opens the profile card here, not on another hub."""
+    clean = sanitize_html(html or "")
+    for url, path in links:
+        clean = clean.replace(f'href="{escape(url, quote=True)}"', f'href="{escape(path)}"')
+    return Markup(clean)
+
+
+def _mention_links(session: Session, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    out: dict[int, list[tuple[str, str]]] = {}
+    for status_id, actor in session.execute(
+            select(Mention.status_id, Actor).join(Actor, Actor.id == Mention.actor_id)
+            .where(Mention.status_id.in_(ids))).all():
+        for url in {actor.url, actor.uri} - {None}:
+            out.setdefault(status_id, []).append((str(url), profile_path(actor)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,7 @@ def build_posts(session: Session, viewer: Actor, linked: frozenset[str],
         select(Interaction.status_id, Interaction.kind)
         .where(Interaction.actor_id == viewer.id, Interaction.status_id.in_(ids))).all()}
     replies = count_visible_replies(session, viewer, linked, ids)
+    links = _mention_links(session, ids)
     out = []
     for row, status in zip(rows, shown, strict=True):
         author = actors.get(status.actor_id)
@@ -121,7 +137,7 @@ def build_posts(session: Session, viewer: Actor, linked: frozenset[str],
             status=status, cursor=row.id, author=author,
             boosted_by=actors.get(row.actor_id) if row.reblog_of_id else None,
             reply_to=actors.get(parent_author) if parent_author else None,
-            content=safe_html(status.content), replies=replies.get(status.id, 0),
+            content=safe_html(status.content, links.get(status.id, ())), replies=replies.get(status.id, 0),
             favourites=counts.get((status.id, "like"), 0),
             boosts=counts.get((status.id, "announce"), 0),
             favourited=(status.id, "like") in mine, boosted=(status.id, "announce") in mine,

@@ -248,3 +248,19 @@ def test_timelines_page_with_max_id_links(world: ApiWorld, people: dict[str, Any
                       people["b"]["dave"].get(older).text)
     assert str(made[0]) in rest and not set(rest) & set(shown)
     assert people["b"]["dave"].get("/hub?max_id=abc").status_code == 400
+
+
+def test_mentions_open_profile_cards_here(world: ApiWorld, people: dict[str, Any]) -> None:
+    """A mention links to the card on this hub (``/@name@hub``), not to the other hub."""
+    remote = world.remote("noemie")
+    with world.session() as s:
+        noemie = s.get(Actor, remote)
+        handle = f"{noemie.username}@{noemie.domain}"
+    a = people["b"]["alice"]
+    assert a.post("/posts", {"text": f"Merci @{handle} !", "audience": "followers"}
+                  ).status_code == 303
+    home = a.get("/").text
+    assert f'href="/@{handle}"' in home and f'href="https://{handle.split("@")[1]}' not in home
+    start = a.get(f"/posts/new?to={handle}&audience=direct").text
+    assert f"@{handle} </textarea>" in start and 'value="direct" selected' in start
+    assert a.get("/posts/new?to=<script>").text.count("<script>") == 0

@@ -181,3 +181,10 @@ def test_logged_out_visitor_sees_no_post(world: ApiWorld, scene: dict[str, Any])
     status = visitor.get(f"/users/{alice.username}/statuses/{scene['posts']['nb']}",
                          headers={"Accept": "text/html"}, follow_redirects=False)
     assert status.headers["location"] == f"/@{alice.username}/{scene['posts']['nb']}"
+
+
+def test_members_of_unlinked_hubs_have_no_card(world: ApiWorld, scene: dict[str, Any]) -> None:
+    bob = scene["clients"]["bob"]
+    assert bob.get(f"/@lointain@{FAR}").status_code == 404
+    assert bob.get(f"/@remi@{LINKED}").status_code == 200
+    assert bob.get("/@nobody").status_code == 404
