@@ -161,7 +161,10 @@ def _compile_patterns(lang: str) -> list[tuple[re.Pattern[str], str, dict[str, s
             parts.append(re.escape(msgid[last:match.start()].replace("%%", "%")))
             group = f"g{len(groups)}"
             groups[group] = match.group(1)
-            parts.append(f"(?P<{group}>.+?)")
+            # A value inside the sentence is one word (a name, a number); only the last
+            # one may be a whole sentence (an error passed on), translated in turn.
+            trailing = match.end() == len(msgid)
+            parts.append(f"(?P<{group}>.+?)" if trailing else f"(?P<{group}>\\S+?)")
             last = match.end()
         parts.append(re.escape(msgid[last:].replace("%%", "%")))
         fixed = len(_PLACEHOLDER.sub("", msgid))

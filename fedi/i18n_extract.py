@@ -56,16 +56,24 @@ def message_of(node: ast.expr) -> str | None:
     return None
 
 
+# Service errors whose message the API passes on (``unprocessable(str(exc))``).
+SERVICE_ERRORS = {"ProfileError": 0, "PostingError": 0, "InteractionError": 0,
+                  "RelationshipError": 0}
+
+
 def api_error_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:
-    """(message, file, line) of each literal error message raised by the client API."""
-    for path in sorted((root / "fedi" / "api").rglob("*.py")):
+    """(message, file, line) of each literal error message raised by the client API,
+    and of the service errors it passes on."""
+    paths = [(p, ERROR_CALLS) for p in sorted((root / "fedi" / "api").rglob("*.py"))]
+    paths += [(p, SERVICE_ERRORS) for p in sorted((root / "fedi" / "services").rglob("*.py"))]
+    for path, calls in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else (
                 node.func.attr if isinstance(node.func, ast.Attribute) else "")
-            index = ERROR_CALLS.get(name)
+            index = calls.get(name)
             if index is None or len(node.args) <= index:
                 continue
             message = message_of(node.args[index])

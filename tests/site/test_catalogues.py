@@ -65,3 +65,16 @@ def test_dates_and_numbers_follow_the_locale_in_paris_time() -> None:
     assert i18n.format_number(1234.5, "en") == "1,234.5"
     late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already next year in Paris
     assert i18n.format_date(late, "fr", "short") == "01/01/2027"
+
+
+def test_finished_english_sentences_are_translated_by_pattern() -> None:
+    """API and command errors are built in English; translate_text finds their entry."""
+    fr = i18n.translate_text
+    assert fr("fr", "Record not found") == "Élément introuvable"
+    assert fr("fr", "bio is over 500 characters") == "bio dépasse 500 caractères"
+    assert fr("fr", "Validation failed: text is over 5000 characters") == (
+        "La validation a échoué : le texte dépasse 5000 caractères")
+    assert fr("fr", "Validation failed: something new") == (
+        "La validation a échoué : something new")
+    assert fr("fr", "nothing like it") == "nothing like it"
+    assert fr("en", "Record not found") == "Record not found"
