@@ -113,6 +113,8 @@ def make_environment(directory: Path) -> Environment:
 
 
 def make_templates(directory: Path) -> Jinja2Templates:
+    for lang in i18n.LANGUAGES:  # compile the catalogues now, not on the first request
+        i18n.translations(lang)
     return Jinja2Templates(env=make_environment(directory))
 
 
