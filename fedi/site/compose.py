@@ -29,6 +29,7 @@ from fedi.site.page import (
     Refused,
     back,
     linked,
+    parse_id,
     path_id,
     publish_ctx,
     read_form,
@@ -79,8 +80,9 @@ async def publish(request: Request) -> Response:
     with writing(request) as (session, actor, _user):
         parent = None
         if form["in_reply_to"]:
-            parent_id = int(form["in_reply_to"]) if form["in_reply_to"].isdigit() else 0
-            parent = timelines.find_visible(session, actor, linked(request), parent_id)
+            parent_id = parse_id(form["in_reply_to"])
+            parent = None if parent_id is None else timelines.find_visible(
+                session, actor, linked(request), parent_id)
             if parent is None:
                 raise HTTPException(404)
         if audience == "direct" and parent is None and not find_mentions(
