@@ -13,6 +13,7 @@ from starlette.routing import Route
 from fedi.convert.model_to_api import FROM_API
 from fedi.models import Actor, Status, User
 from fedi.services import timelines
+from fedi.services.notifications import follow_requests
 from fedi.site.page import linked, page_of, path_id, reading, show
 from fedi.site.posts import build_posts, post_path
 from fedi.site.profile import find_profile
@@ -38,10 +39,12 @@ def _timeline(request: Request, kind: str) -> Response:
             rows = timelines.public(session, actor, nb, page, local=kind == "hub")
         posts = build_posts(session, actor, nb, rows)
         audience = default_audience(user)
+        waiting = len(follow_requests(session, actor)) if kind == "home" else 0
     paths = {"home": "/", "hub": "/hub", "neighbourhood": "/neighbourhood"}
     return show(request, "site/pages/timeline.html", {
         "nav": "home" if kind == "home" else "neighbourhood", "kind": kind, "posts": posts,
         "path": paths[kind], "limit": page.limit, "older": page.max_id is not None,
+        "requests_waiting": waiting,
         "default_audience": audience if kind == "home" else (
             "hub" if kind == "hub" else "neighbourhood"),
     })

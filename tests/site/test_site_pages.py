@@ -264,3 +264,21 @@ def test_mentions_open_profile_cards_here(world: ApiWorld, people: dict[str, Any
     start = a.get(f"/posts/new?to={handle}&audience=direct").text
     assert f"@{handle} </textarea>" in start and 'value="direct" selected' in start
     assert a.get("/posts/new?to=<script>").text.count("<script>") == 0
+
+
+def test_follow_request_from_card_to_answer(world: ApiWorld, people: dict[str, Any]) -> None:
+    carol, dave = people["m"]["carol"], people["m"]["dave"]
+    c, d = people["b"]["carol"], people["b"]["dave"]
+    assert d.post(f"/@{carol.username}/follow", {}).status_code == 303
+    assert "Annuler la demande d'abonnement" in d.get(f"/@{carol.username}").text
+    home = c.get("/").text
+    assert "1 demande d'abonnement attend votre réponse" in home
+    assert c.post(f"/notifications/requests/{dave.actor_id}/accept", {}).status_code == 303
+    assert "demande d'abonnement attend" not in c.get("/").text
+    relation = ok(world.get(dave, "/api/v1/accounts/relationships",
+                            params={"id[]": carol.id}))[0]
+    assert relation["following"] is True
+    assert "Ne plus suivre" in d.get(f"/@{carol.username}").text
+    assert d.post(f"/@{carol.username}/unfollow", {}).status_code == 303
+    assert ok(world.get(dave, "/api/v1/accounts/relationships",
+                        params={"id[]": carol.id}))[0]["following"] is False
