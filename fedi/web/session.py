@@ -165,8 +165,7 @@ def login_session(request: Request, response: Response, user_id: int) -> str:
     with transaction(hub.write_sessions) as session:
         if old and len(old) <= MAX_TOKEN:
             session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(old)))
-        session.execute(delete(WebSession).where(WebSession.user_id == user_id,
-                                                 WebSession.expires_at <= utcnow()))
+        session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
         session.add(WebSession(token_hash=hash_token(token), user_id=user_id,
                                expires_at=utcnow() + LIFETIME,
                                user_agent=request.headers.get("user-agent", "")[:255]))
