@@ -12,11 +12,11 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.templating import Jinja2Templates
 
 from fedi.api import directory as api_directory
 from fedi.api import registration as api_registration
 from fedi.api.cors import ApiCors
+from fedi.api.error_language import ApiErrorLanguage
 from fedi.api.ratelimit import ApiRateLimit
 from fedi.api.routes import api_routes
 from fedi.config import Settings
@@ -29,10 +29,12 @@ from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
+from fedi.site.routes import routes as site_routes
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
-from fedi.web.errors import http_exception, server_error
+from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
 from fedi.web.state import Hub
+from fedi.web.templating import make_templates
 from inbox import routes as inbox_routes
 from inbox.worker import InboxWorker
 from inbox.writer import InboxWriter
@@ -54,7 +56,7 @@ def build_hub(settings: Settings) -> Hub:
         read_sessions=make_sessionmaker(engine, deferred=True),
         urls=Urls(settings.base_url),
         peers=Peers(settings, sessions),
-        templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+        templates=make_templates(TEMPLATES_DIR),
     )
 
 
@@ -156,8 +158,8 @@ def create_app(settings: Settings) -> Starlette:
         # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *api_routes(), *api_registration.routes,
-                *api_directory.routes, *members.routes, *pages.routes],
-        middleware=[Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
+                *api_directory.routes, *site_routes, *members.routes, *pages.routes],
+        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,
     )

@@ -4,6 +4,7 @@ invites, trades, settings, quickstart."""
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fedi import cli_language
 from fedi.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
@@ -24,6 +26,7 @@ from fedi.config import (
     render_config,
 )
 from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.i18n import translate_text
 from fedi.migrate import upgrade
 from fedi.models import Actor, Neighbour, User
 from fedi.services.accounts import ROLES, AccountError, create_user
@@ -559,12 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    lang = cli_language.cli_language(os.environ)
+    cli_language.install(lang)
     parser = build_parser()
+    cli_language.localize(parser, lang)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except (ConfigError, CommandError) as exc:
-        print(f"voisins: {exc}", file=sys.stderr)
+        print(f"voisins: {translate_text(lang, str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -17,7 +17,7 @@ LAYERS = [
     ("fedi.peers", 3),
     ("outbox", 4),
     ("fedi.services", 5), ("inbox", 5),
-    ("fedi.web", 6), ("fedi.api", 6), ("fedi.admin", 6), ("inbox.routes", 6),
+    ("fedi.web", 6), ("fedi.api", 6), ("fedi.site", 6), ("fedi.admin", 6), ("inbox.routes", 6),
     ("fedi.app", 7), ("fedi.cli", 7), ("fedi.worker_main", 7),
 ]
 

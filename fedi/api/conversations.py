@@ -6,7 +6,6 @@ arrive from other hubs need no extra bookkeeping; only read and hidden marks are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,64 +16,14 @@ from fedi.api.errors import not_found
 from fedi.api.pagination import link_header, page_of
 from fedi.convert.model_to_api import conversation
 from fedi.ids import new_id
-from fedi.models import ConversationState, Mention, Status
-from fedi.services.timelines import direct_statuses
-
-MAX_DEPTH = 50
-
-
-@dataclass
-class Thread:
-    root_id: int
-    statuses: list[Status]  # newest first
-    state: ConversationState | None
-
-    @property
-    def last(self) -> Status:
-        return self.statuses[0]
-
-
-def _roots(call: Call, rows: list[Status]) -> dict[int, int]:
-    parent_of: dict[int, int | None] = {r.id: r.in_reply_to_id for r in rows}
-    for _ in range(MAX_DEPTH):
-        missing = {p for p in parent_of.values() if p is not None and p not in parent_of}
-        if not missing:
-            break
-        for sid, parent in call.session.execute(select(Status.id, Status.in_reply_to_id)
-                                                .where(Status.id.in_(missing))).all():
-            parent_of[sid] = parent
-        for sid in missing - set(parent_of):
-            parent_of[sid] = None  # a parent we never had: the thread starts below it
-    roots: dict[int, int] = {}
-    for row in rows:
-        node, steps = row.id, 0
-        while steps < MAX_DEPTH:
-            parent = parent_of.get(node)
-            if parent is None or parent not in parent_of:
-                break
-            node = parent
-            steps += 1
-        roots[row.id] = node
-    return roots
+from fedi.models import ConversationState, Mention
+from fedi.services.conversations import Thread
+from fedi.services.conversations import mark_read as mark_thread_read
+from fedi.services.conversations import threads as member_threads
 
 
 def threads(call: Call) -> list[Thread]:
-    me = call.actor.id
-    rows = direct_statuses(call.session, call.actor)
-    roots = _roots(call, rows)
-    grouped: dict[int, list[Status]] = {}
-    for row in rows:
-        grouped.setdefault(roots[row.id], []).append(row)
-    states = {s.root_id: s for s in call.session.scalars(select(ConversationState).where(
-        ConversationState.owner_id == me, ConversationState.root_id.in_(list(grouped))))}
-    out = []
-    for root_id, statuses in grouped.items():
-        state = states.get(root_id)
-        if state is not None and statuses[0].id <= state.hidden_before_id:
-            continue
-        out.append(Thread(root_id, statuses, state))
-    out.sort(key=lambda t: t.last.id, reverse=True)
-    return out
+    return member_threads(call.session, call.actor)
 
 
 def render(call: Call, items: list[Thread]) -> list[dict[str, Any]]:
@@ -94,8 +43,7 @@ def render(call: Call, items: list[Thread]) -> list[dict[str, Any]]:
     out = []
     for t in items:
         accounts = call.render.accounts([actors[a] for a in people[t.root_id] if a in actors])
-        read_up_to = t.state.last_read_id if t.state else 0
-        unread = t.last.actor_id != me and t.last.id > read_up_to
+        unread = t.unread(me)
         out.append(conversation(t.root_id, accounts, lasts.get(t.last.id), unread))
     return out
 
@@ -133,7 +81,7 @@ def _state(call: Call, thread: Thread) -> ConversationState:
 
 async def mark_read(call: Call) -> Any:
     thread = _thread(call)
-    _state(call, thread).last_read_id = thread.last.id
+    mark_thread_read(call.session, call.actor, thread)
     call.session.flush()
     return render(call, [thread])[0]
 

@@ -5,26 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, delete, func, select
 from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.errors import not_found
 from fedi.api.pagination import link_header, page_of
 from fedi.convert.model_to_api import NOTIFICATION_TYPES
-from fedi.models import Actor, Block, Marker, Notification, Status
-from fedi.services.timelines import newest_first, paginate, visible_to
+from fedi.models import Marker, Notification
+from fedi.services.notifications import visible_notifications as notification_query
+from fedi.services.timelines import newest_first, paginate
 
 
 def visible_notifications(call: Call) -> Select[Any]:
-    me = call.actor.id
-    return (select(Notification)
-            .outerjoin(Status, Status.id == Notification.status_id)
-            .outerjoin(Actor, Actor.id == Status.actor_id)
-            .where(Notification.owner_id == me,
-                   or_(Notification.status_id.is_(None), visible_to(me, call.render.linked)),
-                   ~exists().where(Block.actor_id == me,
-                                   Block.target_id == Notification.from_actor_id)))
+    return notification_query(call.actor.id, call.render.linked)
 
 
 async def list_notifications(call: Call) -> Any:

@@ -31,7 +31,10 @@ from fedi.api.ratelimit import client_address, limiter_of, limits
 from fedi.db import utcnow
 from fedi.models import Actor, OAuthApp, OAuthCode, User
 from fedi.services.accounts import check_password, hash_password
+from fedi.web.csrf import FIELD as CSRF_FIELD
+from fedi.web.csrf import token_ok as csrf_token_ok
 from fedi.web.pages import pick_language
+from fedi.web.session import current_member
 from fedi.web.state import Hub, hub_of
 
 CODE_TTL = timedelta(minutes=5)
@@ -64,7 +67,8 @@ def language(request: Request, params: Params) -> str:
     lang = (params.str("lang", max_len=16) or "").lower()
     if lang.startswith(("en", "fr")):
         return lang[:2]
-    return pick_language(request)
+    member = current_member(request)
+    return member.language if member is not None else pick_language(request)
 
 
 def check_request(session: Session, params: Params) -> AuthRequest:
@@ -125,7 +129,8 @@ def consent_page(request: Request, hub: Hub, req: AuthRequest, lang: str,
     return page(request, "oauth/authorize.html", {
         "lang": lang, "app_name": req.app.name, "app_website": req.app.website,
         "scopes": req.scopes, "values": req.values, "error": error, "login": login,
-        "form_token": form_token(hub, req.values)}, status=status)
+        "form_token": form_token(hub, req.values), "member": current_member(request)},
+        status=status)
 
 
 async def authorize_get(request: Request) -> Response:
@@ -217,11 +222,19 @@ async def authorize_post(request: Request) -> Response:
             return redirect_with(req.redirect_uri, error="access_denied", state=req.state)
         login = params.str("login", "", max_len=320) or ""
         password = params.str("password", "", max_len=2048) or ""
-        try:
-            user = await verify_login(hub, session, login, password, client_address(request.scope))
-        except ApiError:
-            return consent_page(request, hub, req, lang, error="rate_limited", status=429,
-                                login=login)
+        member = current_member(request)
+        user: User | None = None
+        if not login and member is not None:  # one click for the logged-in member
+            if not csrf_token_ok(request, params.str(CSRF_FIELD, "", max_len=200)):
+                return error_page(request, lang, "invalid_form")
+            user = member.user
+        else:
+            try:
+                user = await verify_login(hub, session, login, password,
+                                          client_address(request.scope))
+            except ApiError:
+                return consent_page(request, hub, req, lang, error="rate_limited", status=429,
+                                    login=login)
         if user is None:
             return consent_page(request, hub, req, lang, error="bad_login", status=401,
                                 login=login)

@@ -74,6 +74,10 @@ SPECS: dict[str, Spec] = {
         True, _bool,
         "proposer un lien aux hubs limitrophes connus par nos voisins",
         "propose links to bordering hubs that our linked hubs know"),
+    "members_may_invite": Spec(
+        True, _bool,
+        "les membres peuvent créer des liens d'invitation (sinon seuls les admins)",
+        "members may create invite links (otherwise only admins)"),
 }
 
 

@@ -11,7 +11,7 @@ from fedi.convert.model_to_ap import instance_actor, person
 from fedi.models import Actor
 from fedi.services.accounts import ensure_instance_actor, find_local_actor
 from fedi.vocab.context import accepts_activitypub
-from fedi.web.pages import login_page
+from fedi.web.html_links import html_view
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
 from inbox.verify import RequestRejected
@@ -30,7 +30,7 @@ async def get_instance_actor(request: Request) -> Response:
 
 async def get_person(request: Request) -> Response:
     if not accepts_activitypub(request.headers.get("accept", "")):
-        return login_page(request, next_url=request.url.path)
+        return html_view(request)
     hub = hub_of(request)
     try:
         await verify(request)

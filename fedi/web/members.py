@@ -1,5 +1,6 @@
-"""Members: the ``/members`` and ``/actor/links`` collections (linked hubs only), the sign-up
-pages behind an invite link (French first, English too) and the members-only directory."""
+"""Members: the ``/members`` and ``/actor/links`` collections (linked hubs only) and the sign-up
+pages behind an invite link (French first, English too). The directory page is the member
+site's (fedi.site.directory)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi.api.auth import authenticate, bearer_token
 from fedi.db import transaction
+from fedi.i18n import translate
 from fedi.models import Actor, TradeCategory
-from fedi.services.directory import DirectoryQuery, search
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
 from fedi.services.registration import (
@@ -27,8 +27,7 @@ from fedi.services.registration import (
 from fedi.services.territory import city_for
 from fedi.services.trades import label, list_trades
 from fedi.vocab.context import accepts_activitypub
-from fedi.vocab.safety import http_url
-from fedi.web.pages import login_page, pick_language
+from fedi.web.pages import pick_language
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import Hub, hub_of
 from inbox.verify import RequestRejected
@@ -177,8 +176,7 @@ async def signup_status(request: Request) -> Response:
         application = application_by_token(session, request.path_params["token"])
         if application is None:
             return _page(request, "signup/invalid.html", {
-                "lang": lang, "message": "This link is not valid." if lang == "en"
-                else "Ce lien n'est pas valide."}, 404)
+                "lang": lang, "message": translate(lang, "This link is not valid.")}, 404)
         trade = session.scalar(select(TradeCategory).where(
             TradeCategory.slug == application.trade))
         context = {"lang": lang, "state": application.state, "username": application.username,
@@ -187,49 +185,10 @@ async def signup_status(request: Request) -> Response:
     return _page(request, "signup/status.html", context)
 
 
-# --- the directory (members only) ------------------------------------------------------------
-
-
-def _member(request: Request, hub: Hub) -> Actor | None:
-    """The member calling with a bearer token (apps, and the pages until web sessions land)."""
-
-    token = bearer_token(request)
-    if token is None:
-        return None
-    with hub.sessions() as session:
-        caller = authenticate(session, token)
-    return caller.actor if caller is not None else None
-
-
-async def directory_page(request: Request) -> Response:
-    hub = hub_of(request)
-    viewer = _member(request, hub)
-    if viewer is None:
-        return login_page(request, next_url="/directory")
-    lang = language(request)
-    params = request.query_params
-    query = DirectoryQuery(text=params.get("q", "")[:200], trade=params.get("trade", "")[:128],
-                           postal_code=params.get("postal_code", "")[:5],
-                           local_only=params.get("local") in ("1", "true", "on"), limit=80)
-    with hub.sessions() as session:
-        found = search(session, hub.peers.allowed(), query)
-        labels = {t.slug: label(t, lang) for t in list_trades(session)}
-        rows = [{"name": item.actor.display_name or item.actor.username,
-                 "handle": item.actor.handle, "local": item.local,
-                 "trade": labels.get(item.actor.trade or "", item.actor.trade or ""),
-                 "business": item.actor.business_name or "",
-                 "postal_code": item.actor.postal_code or "",
-                 "url": http_url(item.actor.url) or item.actor.uri} for item in found]
-        trades = sorted(labels.items(), key=lambda kv: kv[1])
-    return _page(request, "directory/index.html", {"lang": lang, "rows": rows, "query": query,
-                                                   "trades": trades})
-
-
 routes = [
     Route("/members", get_members),
     Route("/actor/links", get_links),
     Route("/invite/{code}", signup_page, methods=["GET"]),
     Route("/invite/{code}", signup_submit, methods=["POST"]),
     Route("/signup/status/{token}", signup_status),
-    Route("/directory", directory_page),
 ]

@@ -14,7 +14,7 @@ from fedi.services.polls import with_question
 from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
 from fedi.vocab.context import accepts_activitypub
-from fedi.web.pages import login_page
+from fedi.web.html_links import html_view
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
 from inbox.verify import RequestRejected
@@ -25,7 +25,7 @@ PAGE = 20
 async def _viewer(request: Request) -> Actor | Response:
     """The signing actor (stored), or the response to send instead."""
     if not accepts_activitypub(request.headers.get("accept", "")):
-        return login_page(request, next_url=request.url.path)
+        return html_view(request)
     try:
         signer = await verify(request)
     except RequestRejected as exc:

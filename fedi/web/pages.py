@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fedi.web.session import attach_cookie
 from fedi.web.state import hub_of
 
 
@@ -23,7 +24,7 @@ def pick_language(request: Request) -> str:
 def login_page(request: Request, next_url: str = "/", error: str | None = None,
                status: int = 200) -> Response:
     hub = hub_of(request)
-    return hub.templates.TemplateResponse(
+    response = hub.templates.TemplateResponse(
         request,
         "auth/login.html",
         {"hub_name": hub.settings.name, "next_url": next_url, "error": error,
@@ -31,6 +32,8 @@ def login_page(request: Request, next_url: str = "/", error: str | None = None,
         status_code=status,
         headers={"Cache-Control": "private", "Vary": "Accept, Accept-Language"},
     )
+    attach_cookie(request, response)  # the form's CSRF token is made from this cookie
+    return response
 
 
 async def home(request: Request) -> Response:

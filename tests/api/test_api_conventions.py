@@ -61,7 +61,8 @@ def test_errors_are_json(world: ApiWorld, alice: Member) -> None:
         "error": "The access token is invalid"}
     bad = world.client.get("/api/v1/timelines/home", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
-    missing = world.get(alice, "/api/v1/statuses/123")
+    # English when asked; else the member's language (French by default, fedi.api.error_language)
+    missing = world.get(alice, "/api/v1/statuses/123", headers={"Accept-Language": "en"})
     assert missing.status_code == 404 and missing.json() == {"error": "Record not found"}
     huge = world.get(alice, "/api/v1/statuses/99999999999999999999999")
     assert huge.status_code == 404
@@ -74,7 +75,7 @@ def test_errors_are_json(world: ApiWorld, alice: Member) -> None:
                                  headers={**alice.headers, "Content-Type": "application/json"})
     assert bad_json.status_code == 400 and "error" in bad_json.json()
     blank = world.post_json(alice, "/api/v1/statuses", {"status": "  "})
-    assert blank.status_code == 422 and blank.json()["error"].startswith("Validation failed")
+    assert blank.status_code == 422 and blank.json()["error"].startswith("La validation a échoué")
 
 
 def test_cors_preflight_and_exposed_headers(world: ApiWorld, alice: Member) -> None:

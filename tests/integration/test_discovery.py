@@ -87,14 +87,18 @@ def test_member_actor__unsigned_fetch_refused(hub: HubProcess, accept: str) -> N
 
 @pytest.mark.parametrize("accept", ["text/html", "*/*", "application/json", ""])
 def test_member_actor__browser_gets_login_page(hub: HubProcess, accept: str) -> None:
-    """Anything but ActivityPub JSON gets the login page, never the private data."""
+    """Anything but ActivityPub JSON is sent to the profile page, which asks for a login:
+    never the private data."""
     r = httpx.get(f"{hub.base}/users/alice", headers={"Accept": accept})
-    assert r.status_code == 200
+    assert r.status_code == 303 and r.headers["location"] == "/@alice"
+    r = httpx.get(f"{hub.base}/users/alice", headers={"Accept": accept}, follow_redirects=True)
+    assert r.status_code == 200 and r.url.path == "/login"
     assert r.headers["content-type"].startswith("text/html")
-    assert "Connectez-vous" in r.text
+    assert "Connexion" in r.text
     assert "alice@" not in r.text and "BEGIN PUBLIC KEY" not in r.text
-    en = httpx.get(f"{hub.base}/@alice", headers={"Accept-Language": "en-GB,en;q=0.8"})
-    assert "Sign in" in en.text
+    en = httpx.get(f"{hub.base}/@alice", headers={"Accept-Language": "en-GB,en;q=0.8"},
+                   follow_redirects=True)
+    assert "Log in" in en.text
 
 
 @pytest.mark.parametrize(

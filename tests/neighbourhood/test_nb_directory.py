@@ -3,7 +3,7 @@ and the members-only page."""
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from fedi.api.auth import token_hash
 from fedi.app import create_app
 from fedi.config import Settings, load_settings, render_config
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.ids import new_id
 from fedi.migrate import upgrade
-from fedi.models import Actor, DirectoryListing, Neighbour, OAuthApp, OAuthToken, User
+from fedi.models import Actor, DirectoryListing, Neighbour
 from fedi.services.accounts import create_user
 from fedi.services.directory import DirectoryQuery, search, stem, words
 
@@ -97,21 +96,16 @@ def test_search__this_hub_first_then_linked_hubs_never_others(db) -> None:  # ty
 
 
 def test_directory_page__members_only(db) -> None:  # type: ignore[no-untyped-def]
-    settings, sessions = db
-    token = secrets.token_urlsafe(16)
-    with transaction(sessions) as s:
-        app = OAuthApp(id=new_id(), name="t", client_id="c", client_secret="s",
-                       redirect_uris="urn:ietf:wg:oauth:2.0:oob", scopes="read")
-        s.add(app)
-        s.flush()
-        user = s.query(User).first()
-        s.add(OAuthToken(id=new_id(), token_hash=token_hash(token), app_id=app.id,
-                         user_id=user.id, scopes="read"))
-    with TestClient(create_app(settings)) as client:
+    """The site's directory page (fedi.site.directory): a session, never a public page."""
+    settings, _sessions = db
+    with TestClient(create_app(settings), base_url="https://onze.test") as client:
         anonymous = client.get("/directory?trade=plombier")
         assert "Zoé Plomberie" not in anonymous.text and 'name="password"' in anonymous.text
-        page = client.get("/directory?trade=plombier",
-                          headers={"Authorization": f"Bearer {token}"})
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text).group(1)
+        client.post("/login", data={"login": "zoe@onze.test", "password": "long-pw-123",
+                                    "csrf_token": token})
+        page = client.get("/directory?trade=plombier")
         assert page.status_code == 200
         assert page.text.index("Zoé Plomberie") < page.text.index("bruno@douze.test")
-        assert "ursule" not in page.text and "hub voisin" in page.text
+        assert "ursule" not in page.text and "hubs voisins" in page.text

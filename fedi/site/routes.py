@@ -1,0 +1,38 @@
+"""Every route of the member site, each behind the CSRF guard (fedi.web.csrf).
+
+A page module exposes ``routes = [...]``: import it here and add ``*module.routes`` to the
+list (one line each, in any order; the app adds these routes after the API's).
+"""
+
+from __future__ import annotations
+
+from fedi.site import (
+    assets,
+    auth,
+    compose,
+    conversations,
+    directory,
+    front,
+    invites,
+    notifications,
+    profile,
+    profile_edit,
+    settings,
+    timeline,
+)
+from fedi.web.csrf import guard_routes
+
+routes = guard_routes([
+    *assets.routes,
+    *auth.routes,
+    *settings.routes,
+    *front.routes,
+    *timeline.routes,
+    *compose.routes,
+    *profile.routes,
+    *profile_edit.routes,
+    *directory.routes,
+    *invites.routes,
+    *notifications.routes,
+    *conversations.routes,
+])
