@@ -4,20 +4,20 @@ Argon2 takes about half a second of CPU and 64 MiB per hash here. Run on the eve
 stops every other request; run inside a write transaction it holds SQLite's write lock the
 whole time (one client with eight parallel wrong logins made the hub answer "database is
 locked"). So callers read what they need, close the session, ``await`` the hash here, and
-then write briefly. At most ``concurrency`` hashes run at once (in worker threads, which
-argon2 releases the GIL for); past ``max_waiting`` queued callers, ``PasswordsBusy`` is
-raised at once instead of queueing without end.
+then write briefly. At most ``concurrency`` hashes run at once, in threads of their own
+(argon2 releases the GIL), so a flood of logins leaves CPU to the event loop; past
+``max_waiting`` queued callers,
+``PasswordsBusy`` is raised at once instead of queueing without end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-import anyio
-import anyio.to_thread
 
 from fedi.services.accounts import check_password, hash_password, password_needs_rehash
 
@@ -43,19 +43,24 @@ class PasswordWork:
         self.concurrency = concurrency or default_concurrency()
         self.max_waiting = max_waiting
         self.pending = 0
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         if self.pending >= self.max_waiting:
             raise PasswordsBusy("too many password checks are waiting")
-        if self._limiter is None:  # made in the event loop that uses it
-            self._limiter = anyio.CapacityLimiter(self.concurrency)
+        if self._pool is None:  # threads start on first use, not at import or start-up
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="passwords")
         self.pending += 1
         try:
-            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
             self.pending -= 1
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     async def hash(self, password: str) -> str:
         result: str = await self._run(hash_password, password)
@@ -74,7 +79,8 @@ class PasswordWork:
         """The same work as a real check, for logins that name no account (no timing
         difference tells whether an account exists)."""
         if self._dummy is None:
-            self._dummy = await self.hash(secrets.token_hex(8))
+            dummy = await self.hash(secrets.token_hex(8))
+            self._dummy = self._dummy or dummy
         await self.verify(self._dummy, password)
 
 
