@@ -10,12 +10,14 @@ dropped, and ``Authorization`` values never seen valid are counted per client ad
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from support.hubs import HubProcess
 
 from fedi.api.ratelimit import PERIOD, RateLimiter
+from fedi.config import ConfigError, load_settings, render_config
 
 
 class Clock:
@@ -91,3 +93,44 @@ def test_junk_authorization_values_count_against_the_address(
         assert statuses[20:] == [429] * 5
         # The same address without a token shares the counter.
         assert client.get(f"{hub.base}/api/v1/instance").status_code == 429
+
+
+def _limited_twice(hub: HubProcess, forged: str) -> tuple[int, int]:
+    """Use up the limit (3) from 127.0.0.1, which uvicorn trusts by default, then ask with a
+    forged X-Forwarded-For. Returns the last two statuses."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.1")
+    with httpx.Client(transport=transport, timeout=30) as client:
+        url = f"{hub.base}/api/v1/instance"
+        statuses = [client.get(url).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        forged_status = client.get(url, headers={"X-Forwarded-For": forged}).status_code
+        return statuses[-1], forged_status
+
+
+@pytest.mark.multihub
+def test_a_forged_forwarded_for_does_not_change_the_key(
+        make_hub: Callable[..., HubProcess]) -> None:
+    hub = make_hub("xff", extra_config="\n[api]\nrate_limit = 3\n")
+    hub.start()
+    assert _limited_twice(hub, "198.51.100.7") == (429, 429)
+
+
+@pytest.mark.multihub
+def test_a_listed_proxy_is_believed(make_hub: Callable[..., HubProcess]) -> None:
+    hub = make_hub("proxy", extra_config="\n[api]\nrate_limit = 3\n")
+    text = hub.config_path.read_text()
+    hub.config_path.write_text(text.replace("[server]\n", '[server]\nforwarded_allow_ips = '
+                                                          '["127.0.0.1"]\n'))
+    assert hub.settings().forwarded_allow_ips == ("127.0.0.1",)
+    hub.start()
+    assert _limited_twice(hub, "198.51.100.7") == (429, 200)
+
+
+def test_forwarded_allow_ips_is_checked(tmp_path: Path) -> None:
+    base = render_config(domain="hub.test", name="t", territory=["75011"])
+    path = tmp_path / "voisins.toml"
+    path.write_text(base.replace("[server]\n", '[server]\nforwarded_allow_ips = ["proxy"]\n'))
+    with pytest.raises(ConfigError, match="forwarded_allow_ips"):
+        load_settings(str(path), env={})
+    path.write_text(base)
+    assert load_settings(str(path), env={}).forwarded_allow_ips == ()
