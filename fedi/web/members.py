@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi.api.auth import authenticate, bearer_token
+from fedi.api.auth import TOKEN_IN_URL, authenticate, bearer_token
+from fedi.api.errors import ApiError
 from fedi.db import transaction
 from fedi.models import Actor, TradeCategory
 from fedi.services.directory import DirectoryQuery, search
@@ -42,6 +43,8 @@ PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
 FIELDS = ("display_name", "username", "email", "password", "trade", "business_name",
           "postal_code", "relation")
 MAX_FIELD = 2000
+TOKEN_IN_URL_FR = ("Les jetons d'accès dans l'adresse sont refusés (ils finissent dans les "
+                   "journaux et l'historique) : envoyez-le dans l'en-tête Authorization.")
 
 
 def language(request: Request, form: dict[str, str] | None = None) -> str:
@@ -218,20 +221,39 @@ async def signup_status(request: Request) -> Response:
 # --- the directory (members only) ------------------------------------------------------------
 
 
+DIRECTORY_SCOPES = ("read:accounts",)  # "read" expands to it (fedi.api.auth)
+NO_SCOPE = ("This token does not allow reading accounts (read:accounts).",
+            "Ce jeton ne permet pas de lire les comptes (read:accounts).")
+
+
 def _member(request: Request, hub: Hub) -> Actor | None:
-    """The member calling with a bearer token (apps, and the pages until web sessions land)."""
+    """The member calling with a bearer token that may read accounts (apps, and the pages
+    until web sessions land). Raises ApiError: 401 for a token in the URL, 403 for a token
+    without ``read:accounts``."""
 
     token = bearer_token(request)
     if token is None:
         return None
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         caller = authenticate(session, token)
-    return caller.actor if caller is not None else None
+    if caller is None:
+        return None
+    if not any(scope in caller.scopes for scope in DIRECTORY_SCOPES):
+        raise ApiError(403, "scope")
+    return caller.actor
 
 
 async def directory_page(request: Request) -> Response:
     hub = hub_of(request)
-    viewer = _member(request, hub)
+    try:
+        viewer = _member(request, hub)
+    except ApiError as exc:
+        lang = pick_language(request)
+        message = (NO_SCOPE if exc.status == 403 else (TOKEN_IN_URL, TOKEN_IN_URL_FR))
+        response = login_page(request, next_url="/directory",
+                              error=message[lang == "fr"], status=exc.status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     if viewer is None:
         return login_page(request, next_url="/directory")
     lang = language(request)
@@ -239,7 +261,7 @@ async def directory_page(request: Request) -> Response:
     query = DirectoryQuery(text=params.get("q", "")[:200], trade=params.get("trade", "")[:128],
                            postal_code=params.get("postal_code", "")[:5],
                            local_only=params.get("local") in ("1", "true", "on"), limit=80)
-    with hub.sessions() as session:
+    with hub.read_sessions() as session:
         found = search(session, hub.peers.allowed(), query)
         labels = {t.slug: label(t, lang) for t in list_trades(session)}
         rows = [{"name": item.actor.display_name or item.actor.username,
