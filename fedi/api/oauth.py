@@ -106,7 +106,8 @@ def form_token(hub: Hub, values: dict[str, str], issued: int | None = None) -> s
 
 def form_token_ok(hub: Hub, values: dict[str, str], token: str) -> bool:
     issued, _, _mac = token.partition(".")
-    if not issued.isdigit() or abs(time.time() - int(issued)) > FORM_TTL:
+    if not (issued.isascii() and issued.isdigit() and len(issued) <= 12) or abs(
+            time.time() - int(issued)) > FORM_TTL:
         return False
     return hmac.compare_digest(form_token(hub, values, int(issued)), token)
 

@@ -97,6 +97,13 @@ def test_authorize_get_bad_parameters_are_a_400_page(client: httpx.Client,
                                     params=[*query.items(), ("client_id", "again")]))
 
 
+def test_authorize_post_odd_form_tokens_are_a_400_page(client: httpx.Client,
+                                                       app: dict[str, Any]) -> None:
+    form = {**consent_form(client, app), "login": "alice", "password": "nope"}
+    for token in ("²³.abc", "١٢٣.abc", "9" * 150 + ".x", ".", ""):
+        assert is_error_page(client.post("/oauth/authorize", data={**form, "form_token": token}))
+
+
 @pytest.mark.parametrize("field", ["decision", "login", "password", "form_token", "state"])
 def test_authorize_post_over_long_fields_are_a_400_page(
         client: httpx.Client, app: dict[str, Any], field: str) -> None:
