@@ -102,8 +102,10 @@ def _require_schema(settings: Settings) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from fedi.app import create_app
+    from fedi.redaction import serve_log_config
 
     settings = _settings(args)
     _require_schema(settings)
@@ -119,8 +121,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         log_level=args.log_level,
+        log_config=serve_log_config(LOGGING_CONFIG, args.log_level),  # no token in a log line
         access_log=False,
         server_header=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
+        # proxies of server.forwarded_allow_ips are (none by default).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or "",
     )
     return 0
 

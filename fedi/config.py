@@ -6,6 +6,7 @@ command with one line naming the key instead of a traceback deep inside the serv
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -53,6 +54,9 @@ class Settings:
     run_workers: bool = True
     config_path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
+    # empty: none, the socket's peer is the client.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -195,6 +199,8 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     if ca_bundle is not None and not Path(_as_str("federation.ca_bundle", ca_bundle)).is_file():
         raise ConfigError("federation.ca_bundle", f"file {ca_bundle} does not exist")
 
+    forwarded = _trusted_proxies(server.get("forwarded_allow_ips", []))
+
     return Settings(
         domain=domain,
         name=_as_str("hub.name", hub.get("name", domain)),
@@ -216,7 +222,23 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
         run_workers=_as_bool("server.run_workers", server.get("run_workers", True)),
         config_path=str(Path(path).resolve()) if path else None,
         extra={k: v for k, v in data.items() if k not in {"hub", "database", "federation", "server"}},
+        forwarded_allow_ips=forwarded,
     )
+
+
+def _trusted_proxies(value: Any) -> tuple[str, ...]:
+    """``server.forwarded_allow_ips``: IP addresses or networks (``10.0.0.0/8``), or ``*``
+    (any peer: only when nothing but the proxy can reach the port)."""
+    out = []
+    for item in _as_list("server.forwarded_allow_ips", value):
+        if item != "*":
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError("server.forwarded_allow_ips",
+                                  f"{item!r} is not an IP address or network") from None
+        out.append(item)
+    return tuple(out)
 
 
 def render_config(

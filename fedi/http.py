@@ -52,10 +52,41 @@ class BadResponse(RemoteError):
         self.status = status
 
 
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215
+SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")  # RFC 3056
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1, deprecated
+
+
+def embedded_ipv4(address: str | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to, when it carries one: IPv4-mapped and
+    -compatible, NAT64 (well-known and local-use prefixes, last 32 bits), 6to4 (bits 16–48),
+    Teredo (the client). A NAT64 or 6to4 gateway turns ``64:ff9b::7f00:1`` into 127.0.0.1,
+    while Python calls the IPv6 form global."""
+    addr = address if isinstance(address, ipaddress.IPv6Address) else ipaddress.IPv6Address(
+        address.split("%", 1)[0])
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr in NAT64_WELL_KNOWN or addr in NAT64_LOCAL_USE:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]
+    if addr in IPV4_COMPATIBLE and int(addr) > 1:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
 def address_is_public(ip: str) -> bool:
+    """A global unicast address, judged by the IPv4 address it embeds if it has one."""
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr in NAT64_LOCAL_USE:
+            return False  # a network of its own (RFC 8215), never the public Internet
+        inner = embedded_ipv4(addr)
+        if inner is not None:
+            return inner.is_global and not inner.is_multicast
     return addr.is_global and not addr.is_multicast
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from fedi.api.errors import ApiError
 from fedi.api.params import Params
+from fedi.api.ratelimit import authorization_digest, limiter_of, limits
 from fedi.models import Actor, OAuthToken, User
 from fedi.web.state import Hub, hub_of
 from outbox.context import PublishContext
@@ -75,13 +76,26 @@ class Caller:
     actor: Actor | None
 
 
+# Paths where Mastodon takes the token in the query string because the client cannot set a
+# header: the streaming WebSocket handshake (browsers cannot send Authorization there,
+# https://docs.joinmastodon.org/methods/streaming/). Add its path here when streaming lands.
+QUERY_TOKEN_PATHS: frozenset[str] = frozenset()
+TOKEN_IN_URL = ("Access tokens in the URL are refused (they end up in logs and browser "
+                "history): send the token in the Authorization header (Bearer).")
+
+
 def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header. Raises 401 for ``?access_token=``
+    outside ``QUERY_TOKEN_PATHS``."""
+    if "access_token" in request.query_params:
+        if request.url.path not in QUERY_TOKEN_PATHS:
+            raise ApiError(401, TOKEN_IN_URL)
+        return request.query_params.get("access_token") or None
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    token = request.query_params.get("access_token")
-    return token or None
+    return None
 
 
 def authenticate(session: Session, token: str) -> Caller | None:
@@ -101,6 +115,14 @@ def authenticate(session: Session, token: str) -> Caller | None:
         return None
     return Caller(token_id=tok.id, app_id=tok.app_id, scopes=expand_scopes(tok.scopes.split()),
                   user=user, actor=actor)
+
+
+def note_valid_token(request: Request, hub: Hub) -> None:
+    """Count this token's requests under its own key from now on (fedi.api.ratelimit)."""
+    header = request.headers.get("authorization")
+    if header:
+        limiter_of(hub).note_valid_token(authorization_digest(header),
+                                         limits(hub.settings.extra)["rate_limit"])
 
 
 @dataclass
@@ -175,6 +197,8 @@ def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
                         token = bearer_token(request)
                         if token is not None:
                             caller = authenticate(session, token)
+                            if caller is not None:
+                                note_valid_token(request, hub)
                             # Public endpoints ignore a stale token, as Mastodon does.
                             if caller is None and auth != "optional":
                                 raise ApiError(401, "The access token is invalid")

@@ -16,9 +16,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -26,11 +25,11 @@ from starlette.routing import Route
 from fedi.api.apps import OOB
 from fedi.api.auth import parse_scopes, scopes_allowed
 from fedi.api.errors import ApiError
+from fedi.api.logins import LoginBusy, LoginLimited, verify_login
 from fedi.api.params import Params
-from fedi.api.ratelimit import client_address, limiter_of, limits
-from fedi.db import utcnow
-from fedi.models import Actor, OAuthApp, OAuthCode, User
-from fedi.services.accounts import check_password, hash_password
+from fedi.api.ratelimit import client_address
+from fedi.db import transaction, utcnow
+from fedi.models import OAuthApp, OAuthCode, User
 from fedi.web.csrf import FIELD as CSRF_FIELD
 from fedi.web.csrf import token_ok as csrf_token_ok
 from fedi.web.pages import pick_language
@@ -46,7 +45,6 @@ PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                 "frame-ancestors 'none'",
                 "Referrer-Policy": "no-referrer"}
-_dummy_hash: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -63,10 +61,14 @@ class AuthRequestError(Exception):
     """The request itself is wrong: show it, never redirect."""
 
 
-def language(request: Request, params: Params) -> str:
-    lang = (params.str("lang", max_len=16) or "").lower()
-    if lang.startswith(("en", "fr")):
-        return lang[:2]
+def language(request: Request, params: Params | None) -> str:
+    """``lang`` when it names French or English, else Accept-Language. Never fails: a
+    repeated or over-long ``lang`` is ignored (the page must still be shown)."""
+    value = params.data.get("lang") if params is not None else None
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, str) and len(value) <= 35 and value.lower().startswith(("en", "fr")):
+        return value[:2].lower()
     member = current_member(request)
     return member.language if member is not None else pick_language(request)
 
@@ -108,7 +110,8 @@ def form_token(hub: Hub, values: dict[str, str], issued: int | None = None) -> s
 
 def form_token_ok(hub: Hub, values: dict[str, str], token: str) -> bool:
     issued, _, _mac = token.partition(".")
-    if not issued.isdigit() or abs(time.time() - int(issued)) > FORM_TTL:
+    if not (issued.isascii() and issued.isdigit() and len(issued) <= 12) or abs(
+            time.time() - int(issued)) > FORM_TTL:
         return False
     return hmac.compare_digest(form_token(hub, values, int(issued)), token)
 
@@ -135,53 +138,17 @@ def consent_page(request: Request, hub: Hub, req: AuthRequest, lang: str,
 
 async def authorize_get(request: Request) -> Response:
     hub = hub_of(request)
-    params = await Params.read(request, body=False)
-    lang = language(request, params)
-    with hub.sessions() as session:
-        try:
+    params: Params | None = None
+    try:
+        params = await Params.read(request, body=False)
+        lang = language(request, params)
+        with hub.read_sessions() as session:
             req = check_request(session, params)
-        except AuthRequestError as exc:
-            return error_page(request, lang, str(exc))
-        except ApiError:
-            return error_page(request, lang, "invalid_request")
-        return consent_page(request, hub, req, lang)
-
-
-def find_user(session: Session, login: str) -> tuple[User, Actor] | None:
-    login = login.strip()
-    query = select(User, Actor).join(Actor, Actor.id == User.actor_id)
-    if "@" in login:
-        query = query.where(func.lower(User.email) == login.lower())
-    else:
-        query = query.where(Actor.local, Actor.username == login.lower())
-    row = session.execute(query.where(User.disabled.is_(False), Actor.deleted_at.is_(None))).first()
-    return (row[0], row[1]) if row else None
-
-
-async def verify_login(hub: Hub, session: Session, login: str, password: str,
-                       address: str) -> User | None:
-    """The member whose login and password these are, or None. Raises 429 past the limits."""
-    limiter = limiter_of(hub)
-    conf = limits(hub.settings.extra)
-    per_ip = limiter.hit(f"login-ip:{address}", conf["login_rate_limit_ip"])
-    account_key = f"login-account:{login.strip().lower()[:320]}"
-    per_account = limiter.peek(account_key, conf["login_rate_limit_account"])
-    if not per_ip.allowed or not per_account.allowed:
-        raise ApiError(429, "Too many requests", headers=per_ip.headers())
-    found = find_user(session, login) if login and len(login) <= 320 else None
-    if len(password) > 1024:
-        password = ""
-    if found is None:
-        if not _dummy_hash:
-            _dummy_hash.append(hash_password(secrets.token_hex(8)))
-        await run_in_threadpool(check_password, _dummy_hash[0], password)
-        limiter.hit(account_key, conf["login_rate_limit_account"])
-        return None
-    user, _actor = found
-    if not await run_in_threadpool(check_password, user.password_hash, password):
-        limiter.hit(account_key, conf["login_rate_limit_account"])
-        return None
-    return user
+    except AuthRequestError as exc:
+        return error_page(request, language(request, params), str(exc))
+    except ApiError:  # too many, repeated or over-long parameters
+        return error_page(request, language(request, params), "invalid_request")
+    return consent_page(request, hub, req, lang)
 
 
 def new_code(session: Session, req: AuthRequest, user: User) -> str:
@@ -201,45 +168,49 @@ def redirect_with(uri: str, **query: str | None) -> Response:
 
 
 async def authorize_post(request: Request) -> Response:
+    """Check the request and the form (read session), the password (no session: argon2
+    runs outside any transaction, fedi.api.logins), then store the code (short write)."""
     hub = hub_of(request)
+    params: Params | None = None
     try:
         params = await Params.read(request)
-    except ApiError:
-        return error_page(request, pick_language(request), "invalid_request")
-    lang = language(request, params)
-    with hub.sessions() as session:
-        try:
+        lang = language(request, params)
+        with hub.read_sessions() as session:
             req = check_request(session, params)
-        except AuthRequestError as exc:
-            return error_page(request, lang, str(exc))
-        except ApiError:
-            return error_page(request, lang, "invalid_request")
         if not form_token_ok(hub, req.values, params.str("form_token", "", max_len=200) or ""):
             return error_page(request, lang, "invalid_form")
-        if params.str("decision", max_len=16) == "deny":
-            if req.redirect_uri == OOB:
-                return error_page(request, lang, "access_denied")
-            return redirect_with(req.redirect_uri, error="access_denied", state=req.state)
+        decision = params.str("decision", "", max_len=16)
         login = params.str("login", "", max_len=320) or ""
         password = params.str("password", "", max_len=2048) or ""
-        member = current_member(request)
-        user: User | None = None
+    except AuthRequestError as exc:
+        return error_page(request, language(request, params), str(exc))
+    except ApiError:  # too many, repeated or over-long fields
+        return error_page(request, language(request, params), "invalid_request")
+    if decision == "deny":
+        if req.redirect_uri == OOB:
+            return error_page(request, lang, "access_denied")
+        return redirect_with(req.redirect_uri, error="access_denied", state=req.state)
+    member = current_member(request)
+    try:
         if not login and member is not None:  # one click for the logged-in member
             if not csrf_token_ok(request, params.str(CSRF_FIELD, "", max_len=200)):
                 return error_page(request, lang, "invalid_form")
-            user = member.user
+            user_id: int | None = member.user.id
         else:
-            try:
-                user = await verify_login(hub, session, login, password,
-                                          client_address(request.scope))
-            except ApiError:
-                return consent_page(request, hub, req, lang, error="rate_limited", status=429,
-                                    login=login)
-        if user is None:
+            user_id = await verify_login(hub, login, password, client_address(request.scope))
+    except LoginLimited:
+        return consent_page(request, hub, req, lang, error="rate_limited", status=429,
+                            login=login)
+    except LoginBusy:
+        return consent_page(request, hub, req, lang, error="busy", status=503, login=login)
+    if user_id is None:
+        return consent_page(request, hub, req, lang, error="bad_login", status=401, login=login)
+    with transaction(hub.write_sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
             return consent_page(request, hub, req, lang, error="bad_login", status=401,
                                 login=login)
         code = new_code(session, req, user)
-        session.commit()
     if req.redirect_uri == OOB:
         return page(request, "oauth/code.html", {"lang": lang, "code": code,
                                                  "app_name": req.app.name})

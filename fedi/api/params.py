@@ -183,6 +183,8 @@ async def read_body(request: Request) -> dict[str, Any]:
             return {}
         try:
             doc = json.loads(raw)
+        except RecursionError:  # nested deeper than the parser's stack: not a 500
+            raise ApiError(400, "The request body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "The request body is not valid JSON") from None
         if not isinstance(doc, dict):

@@ -1,16 +1,30 @@
 """Rate limits: fixed windows counted in this process, with Mastodon's ``X-RateLimit-*``
-headers. The API is limited per token (or per address without one); login attempts per
-address and failed logins per account (security-and-performance.md §5.4 #31).
+headers. The API is limited per token (once a token has been seen to be valid) or else per
+client address; login attempts per address and failed logins per account
+(security-and-performance.md §5.4 #31).
 
-``X-Forwarded-For`` is never read: behind a proxy every client shares its address, which
-errs on the safe side.
+Counters are kept per *class* of key (the text before the first ``:``: ``api-ip``,
+``api-token``, ``login-ip``, ``login-account``…), each with its own bound, so a flood of
+keys of one class (junk ``Authorization`` values, invented logins) can never push out the
+counters of another: a locked account stays locked until its window ends. A full class
+first drops the windows that are over, then the least used counters that are still under
+their limit; counters at their limit are never dropped.
+
+The client address is the socket's peer, which uvicorn rewrites from ``X-Forwarded-For``
+only for the proxies listed in ``server.forwarded_allow_ips`` (none by default).
+
+Why not the ``limits`` library: its in-memory storage has no bound per key class, runs a
+timer thread that scans every key a hundred times a second, and reads the wall clock
+itself; what is needed here is these hundred lines.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +33,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PERIOD = 300.0
+MAX_KEYS_PER_CLASS = 50_000
+MAX_KNOWN_TOKENS = 20_000
 
 
 @dataclass(frozen=True)
@@ -36,42 +52,96 @@ class Window:
                 + f"{reset.microsecond // 1000:03d}Z"}
 
 
-class RateLimiter:
-    """Counters per key in fixed windows of ``period`` seconds."""
+@dataclass
+class _Counter:
+    start: float
+    count: int
+    period: float
+    limit: int
 
-    def __init__(self, clock: Callable[[], float] = time.time, max_keys: int = 50_000) -> None:
+
+def key_class(key: str) -> str:
+    return key.partition(":")[0]
+
+
+class RateLimiter:
+    """Counters per key in fixed windows of ``period`` seconds, bounded per key class."""
+
+    def __init__(self, clock: Callable[[], float] = time.time,
+                 max_keys: int = MAX_KEYS_PER_CLASS) -> None:
         self.clock = clock
         self.max_keys = max_keys
-        self._counts: dict[str, tuple[float, int]] = {}
+        self._classes: dict[str, dict[str, _Counter]] = {}
+        self._known_tokens: OrderedDict[str, None] = OrderedDict()
 
-    def _window(self, key: str, period: float) -> tuple[float, int]:
-        now = self.clock()
-        start, count = self._counts.get(key, (now, 0))
-        if now - start >= period:
-            start, count = now, 0
-        return start, count
+    def _current(self, key: str, period: float) -> _Counter | None:
+        counter = self._classes.get(key_class(key), {}).get(key)
+        if counter is not None and self.clock() - counter.start >= period:
+            return None
+        return counter
 
     def hit(self, key: str, limit: int, period: float = PERIOD) -> Window:
-        start, count = self._window(key, period)
-        count += 1
-        if len(self._counts) >= self.max_keys and key not in self._counts:
-            self._prune(period)
-        self._counts[key] = (start, count)
-        return Window(limit, limit - count, start + period, count <= limit)
+        """Count one request; ``allowed`` is False past the limit."""
+        now = self.clock()
+        counters = self._classes.setdefault(key_class(key), {})
+        counter = self._current(key, period)
+        if counter is None:
+            if key not in counters and len(counters) >= self.max_keys:
+                self._make_room(counters)
+                if len(counters) >= self.max_keys:
+                    # Every counter here is at its limit: refuse rather than forget one.
+                    return Window(limit, 0, now + period, False)
+            counter = counters[key] = _Counter(now, 0, period, limit)
+        counter.count += 1
+        counter.limit = limit
+        return Window(limit, limit - counter.count, counter.start + period,
+                      counter.count <= limit)
 
     def peek(self, key: str, limit: int, period: float = PERIOD) -> Window:
-        start, count = self._window(key, period)
-        return Window(limit, limit - count, start + period, count < limit)
+        counter = self._current(key, period)
+        if counter is None:
+            return Window(limit, limit, self.clock() + period, True)
+        return Window(limit, limit - counter.count, counter.start + period,
+                      counter.count < limit)
+
+    def release(self, key: str) -> None:
+        """Give back one hit: a reserved attempt that turned out not to count."""
+        counter = self._classes.get(key_class(key), {}).get(key)
+        if counter is not None and counter.count > 0:
+            counter.count -= 1
 
     def reset(self, key: str) -> None:
-        self._counts.pop(key, None)
+        self._classes.get(key_class(key), {}).pop(key, None)
 
-    def _prune(self, period: float) -> None:
+    def size(self, cls: str) -> int:
+        return len(self._classes.get(cls, {}))
+
+    def _make_room(self, counters: dict[str, _Counter]) -> None:
         now = self.clock()
-        for key in [k for k, (s, _c) in self._counts.items() if now - s >= period]:
-            del self._counts[key]
-        if len(self._counts) >= self.max_keys:
-            self._counts.clear()
+        for key in [k for k, c in counters.items() if now - c.start >= c.period]:
+            del counters[key]
+        if len(counters) < self.max_keys:
+            return
+        # Still full: drop the least used tenth among counters under their limit.
+        under = sorted((c.count, k) for k, c in counters.items() if c.count < c.limit)
+        for _count, key in under[: max(1, self.max_keys // 10)]:
+            del counters[key]
+
+    # --- tokens seen valid: only those get a key of their own --------------------------
+
+    def knows_token(self, digest: str) -> bool:
+        return digest in self._known_tokens
+
+    def note_valid_token(self, digest: str, limit: int) -> None:
+        """A request authenticated with this token: from now on it is counted per token.
+        The request that proved it valid is counted there too."""
+        if digest in self._known_tokens:
+            self._known_tokens.move_to_end(digest)
+            return
+        self._known_tokens[digest] = None
+        if len(self._known_tokens) > MAX_KNOWN_TOKENS:
+            self._known_tokens.popitem(last=False)
+        self.hit("api-token:" + digest, limit)
 
 
 def limits(extra: Any) -> dict[str, int]:
@@ -94,12 +164,32 @@ def limiter_of(hub: Any) -> RateLimiter:
 
 
 def client_address(scope: Scope) -> str:
+    """The client's address as a rate-limit key: IPv6 clients by their /64, since one
+    machine usually holds a whole /64."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    if not client:
+        return "unknown"
+    text = str(client[0])
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return text
+
+
+def authorization_digest(value: bytes | str) -> str:
+    raw = value.encode("latin-1") if isinstance(value, str) else value
+    return hashlib.sha256(raw).hexdigest()[:24]
 
 
 class ApiRateLimit:
-    """Counts every ``/api/`` request per token or address; 429 past the limit."""
+    """Counts every ``/api/`` request per known-valid token, else per address; 429 past
+    the limit. An ``Authorization`` value never seen valid is counted per address, so
+    inventing values neither escapes the limit nor grows the counters."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -110,11 +200,14 @@ class ApiRateLimit:
             await self.app(scope, receive, send)
             return
         hub = scope["app"].state.hub
-        key = "api:" + client_address(scope)
+        limiter = limiter_of(hub)
+        key = "api-ip:" + client_address(scope)
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                key = "api:" + hashlib.sha256(value).hexdigest()[:24]
-        window = limiter_of(hub).hit(key, limits(hub.settings.extra)["rate_limit"])
+                digest = authorization_digest(value)
+                if limiter.knows_token(digest):
+                    key = "api-token:" + digest
+        window = limiter.hit(key, limits(hub.settings.extra)["rate_limit"])
         headers = [(k.lower().encode(), v.encode()) for k, v in window.headers().items()]
         if not window.allowed:
             body = json.dumps({"error": "Too many requests"}).encode()

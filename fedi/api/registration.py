@@ -20,7 +20,14 @@ from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError
 from fedi.api.tokens import issue_token
 from fedi.models import OAuthApp
-from fedi.services.registration import RegistrationError, SignupForm, register
+from fedi.services.passwords import PasswordsBusy, password_work_of
+from fedi.services.registration import (
+    RegistrationError,
+    SignupForm,
+    check_form,
+    normalise,
+    register,
+)
 from fedi.web.pages import pick_language
 
 
@@ -40,6 +47,16 @@ def _language(call: Call) -> str:
     if locale.startswith(("fr", "en")):
         return locale[:2]
     return pick_language(call.request)
+
+
+async def _hash_once(call: Call, password: str) -> str:
+    """The password's hash, made once per request: the endpoint wrapper may run the handler
+    a second time in a write session, which must not hash while holding the lock."""
+    cached = getattr(call.request.state, "password_hash", None)
+    if cached is None:
+        cached = await password_work_of(call.hub.extras).hash(password)
+        call.request.state.password_hash = cached
+    return str(cached)
 
 
 async def create_account(call: Call) -> Any:
@@ -62,8 +79,16 @@ async def create_account(call: Call) -> Any:
         locale=lang)
     hub, session = call.hub, call.session
     try:
-        # Argon2 hashing is CPU work: off the event loop.
-        outcome = await run_in_threadpool(register, session, hub.settings, form)
+        # Check first (a refused sign-up costs no hash), then hash outside the transaction
+        # (nothing written yet, so no write lock is held), then check again and write.
+        check_form(session, hub.settings, normalise(form))
+        password_hash = await _hash_once(call, form.password)
+        # RSA key generation is CPU work: off the event loop.
+        outcome = await run_in_threadpool(register, session, hub.settings, form,
+                                          password_hash=password_hash)
+    except PasswordsBusy:
+        raise ApiError(503, "The hub is busy: try again in a moment",
+                       headers={"Retry-After": "5"}) from None
     except RegistrationError as exc:
         if exc.status == 403:
             raise ApiError(403, exc.message(lang)) from None

@@ -27,10 +27,10 @@ from fedi.api.auth import (
     token_hash,
 )
 from fedi.api.errors import ApiError, OAuthError
-from fedi.api.oauth import verify_login
+from fedi.api.logins import LoginBusy, LoginLimited, verify_login
 from fedi.api.params import Params
 from fedi.api.ratelimit import client_address
-from fedi.db import utcnow
+from fedi.db import transaction, utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, OAuthApp, OAuthCode, OAuthToken, User
 from fedi.web.state import hub_of
@@ -131,21 +131,34 @@ def grant_code(session: Session, request: Request, params: Params) -> dict[str, 
     return issue_token(session, app, user.id, row.scopes.split())
 
 
-async def grant_password(session: Session, request: Request, params: Params) -> dict[str, Any]:
+INVALID_GRANT = ("The provided authorization grant is invalid, expired, revoked, does not "
+                 "match the redirection URI used in the authorization request, or was issued "
+                 "to another client.")
+
+
+async def grant_password(request: Request, params: Params) -> dict[str, Any]:
+    """Read the app (read session), check the password with no session open, then write
+    the token briefly: nothing holds the write lock while argon2 runs."""
     hub = hub_of(request)
-    app = client_of(session, request, params)
-    scopes = requested_scopes(params, app, ["read"])
+    with hub.read_sessions() as session:
+        app = client_of(session, request, params)
+        scopes = requested_scopes(params, app, ["read"])
     login = params.str("username", "", max_len=320) or ""
     password = params.str("password", "", max_len=2048) or ""
     try:
-        user = await verify_login(hub, session, login, password, client_address(request.scope))
-    except ApiError as exc:
+        user_id = await verify_login(hub, login, password, client_address(request.scope))
+    except LoginLimited as exc:
         raise OAuthError(429, "rate_limited", "Too many requests", headers=exc.headers) from None
-    if user is None:
-        raise OAuthError(400, "invalid_grant", "The provided authorization grant is invalid, "
-                         "expired, revoked, does not match the redirection URI used in the "
-                         "authorization request, or was issued to another client.")
-    return issue_token(session, app, user.id, scopes)
+    except LoginBusy as exc:
+        raise OAuthError(503, "temporarily_unavailable", exc.message,
+                         headers=exc.headers) from None
+    if user_id is None:
+        raise OAuthError(400, "invalid_grant", INVALID_GRANT)
+    with transaction(hub.write_sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            raise OAuthError(400, "invalid_grant", INVALID_GRANT)
+        return issue_token(session, app, user_id, scopes)
 
 
 def grant_refresh(session: Session, request: Request, params: Params) -> dict[str, Any]:
@@ -158,38 +171,42 @@ def grant_refresh(session: Session, request: Request, params: Params) -> dict[st
     scopes = parse_scopes(params.str("scope", max_len=1000)) or row.scopes.split()
     if not scopes_allowed(scopes, row.scopes.split()):
         raise OAuthError(400, "invalid_scope", "The requested scope is invalid")
-    row.revoked_at = utcnow()
+    # Used once even when sent twice in parallel: only one request can revoke the row
+    # (PostgreSQL re-checks the condition after the other transaction commits).
+    revoked = session.execute(update(OAuthToken).where(OAuthToken.id == row.id,
+                                                       OAuthToken.revoked_at.is_(None))
+                              .values(revoked_at=utcnow()))
+    if revoked.rowcount != 1:
+        raise OAuthError(400, "invalid_grant", "The refresh token is invalid")
     return issue_token(session, app, row.user_id, scopes)
 
 
 async def token(request: Request) -> Response:
     hub = hub_of(request)
-    with hub.sessions() as session:
-        try:
-            params = await Params.read(request)
-            grant = params.str("grant_type", "", max_len=64)
-            if grant == "authorization_code":
-                doc = grant_code(session, request, params)
-            elif grant == "password":
-                doc = await grant_password(session, request, params)
-            elif grant == "client_credentials":
-                app = client_of(session, request, params)
-                doc = issue_token(session, app, None, requested_scopes(params, app, ["read"]),
-                                  refresh=False)
-            elif grant == "refresh_token":
-                doc = grant_refresh(session, request, params)
-            else:
-                raise OAuthError(400, "unsupported_grant_type", "The authorization grant type "
-                                 "is not supported by the authorization server.")
-            session.commit()
-        except OAuthError as exc:
-            session.rollback()
-            response = exc.response()
-            response.headers.update(NO_STORE)
-            return response
-        except ApiError as exc:
-            session.rollback()
-            return OAuthError(400, "invalid_request", exc.message).response()
+    try:
+        params = await Params.read(request)
+        grant = params.str("grant_type", "", max_len=64)
+        if grant == "password":
+            doc = await grant_password(request, params)
+        elif grant in ("authorization_code", "client_credentials", "refresh_token"):
+            with transaction(hub.sessions) as session:
+                if grant == "authorization_code":
+                    doc = grant_code(session, request, params)
+                elif grant == "client_credentials":
+                    app = client_of(session, request, params)
+                    doc = issue_token(session, app, None,
+                                      requested_scopes(params, app, ["read"]), refresh=False)
+                else:
+                    doc = grant_refresh(session, request, params)
+        else:
+            raise OAuthError(400, "unsupported_grant_type", "The authorization grant type "
+                             "is not supported by the authorization server.")
+    except OAuthError as exc:
+        response = exc.response()
+        response.headers.update(NO_STORE)
+        return response
+    except ApiError as exc:
+        return OAuthError(400, "invalid_request", exc.message).response()
     return JSONResponse(doc, headers=NO_STORE)
 
 

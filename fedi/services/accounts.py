@@ -42,6 +42,14 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's (rehash at login)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return False
+
+
 def validate_new_account(
     session: Session, username: str, email: str, password: str, role: str
 ) -> None:
@@ -109,8 +117,12 @@ def create_user(
     role: str = "member",
     display_name: str = "",
     sponsor_id: int | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """Create a member: login, Person actor and RSA-2048 key pair. Checks everything first."""
+    """Create a member: login, Person actor and RSA-2048 key pair. Checks everything first.
+
+    ``password_hash``: the password already hashed (by fedi.services.passwords, outside the
+    transaction); ``password`` is then only checked for its length."""
     username = username.strip().lower()
     email = email.strip()
     validate_new_account(session, username, email, password, role)
@@ -120,7 +132,7 @@ def create_user(
         id=new_id(),
         actor_id=actor.id,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         role=role,
         sponsor_id=sponsor_id,
     )

@@ -200,8 +200,11 @@ def normalise(form: SignupForm) -> SignupForm:
 
 
 def register(session: Session, settings: Settings, form: SignupForm, *,
-             now: datetime | None = None) -> Outcome:
-    """Check, then make the member (or the application). Raises RegistrationError."""
+             now: datetime | None = None, password_hash: str | None = None) -> Outcome:
+    """Check, then make the member (or the application). Raises RegistrationError.
+
+    ``password_hash``: the form's password hashed beforehand, outside the transaction
+    (fedi.services.passwords); without it the hash is made here, holding the transaction."""
     form = normalise(form)
     invite, trade, state = check_form(session, settings, form, now=now)
     try:
@@ -209,13 +212,14 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
     except InviteError as exc:
         raise _err("invite_code", "ERR_INVITE_USED_UP", str(exc), exc.message_fr, 403) from None
     if state == "member":
-        user = _make_member(session, settings, form, trade, password_hash=None,
+        user = _make_member(session, settings, form, trade, password_hash=password_hash,
                             sponsor_user_id=invite.inviter_user_id, invite_id=invite.id)
         return Outcome("member", user=user)
     token = secrets.token_urlsafe(24)
     application = Application(
         id=new_id(), invite_id=invite.id, sponsor_user_id=invite.inviter_user_id,
-        username=form.username, email=form.email, password_hash=hash_password(form.password),
+        username=form.username, email=form.email,
+        password_hash=password_hash or hash_password(form.password),
         display_name=form.display_name, trade=trade, business_name=form.business_name,
         postal_code=form.postal_code, relation=form.relation, locale=form.locale, state=state,
         status_token_hash=token_hash(token), created_at=now or utcnow())
@@ -231,9 +235,8 @@ def _make_member(session: Session, settings: Settings, form: SignupForm, trade: 
                  invite_id: int | None) -> User:
     user = create_user(session, settings, form.username, email=form.email,
                        password=form.password if password_hash is None else secrets.token_urlsafe(16),
-                       display_name=form.display_name or form.username)
-    if password_hash is not None:
-        user.password_hash = password_hash
+                       display_name=form.display_name or form.username,
+                       password_hash=password_hash)
     user.locale = form.locale
     actor = session.get(Actor, user.actor_id)
     assert actor is not None

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,11 +19,14 @@ from fedi.i18n import translate
 from fedi.models import Actor, TradeCategory
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
+from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.services.registration import (
     RELATIONS,
     RegistrationError,
     SignupForm,
     application_by_token,
+    check_form,
+    normalise,
     register,
 )
 from fedi.services.territory import city_for
@@ -37,6 +42,8 @@ PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
 FIELDS = ("display_name", "username", "email", "password", "trade", "business_name",
           "postal_code", "relation")
 MAX_FIELD = 2000
+TOKEN_IN_URL_FR = ("Les jetons d'accès dans l'adresse sont refusés (ils finissent dans les "
+                   "journaux et l'historique) : envoyez-le dans l'en-tête Authorization.")
 
 
 def language(request: Request, form: dict[str, str] | None = None) -> str:
@@ -135,11 +142,23 @@ async def signup_page(request: Request) -> Response:
     return _form_page(request, hub, code, lang, {"relation": "lives"})
 
 
+BAD_FORM = ("This form could not be read: send it again from the invite page.",
+            "Ce formulaire n'a pas pu être lu : renvoyez-le depuis la page d'invitation.")
+BUSY = ("The hub is busy: send the form again in a moment.",
+        "Le hub est très sollicité : renvoyez le formulaire dans un instant.")
+
+
 async def signup_submit(request: Request) -> Response:
     hub = hub_of(request)
     code = request.path_params["code"][:64]
-    async with request.form(max_files=0, max_fields=20) as form:
-        values = {k: str(form.get(k, ""))[:MAX_FIELD] for k in (*FIELDS, "lang")}
+    try:
+        async with request.form(max_files=0, max_fields=20) as form:
+            values = {k: v[:MAX_FIELD] if isinstance(v := form.get(k, ""), str) else ""
+                      for k in (*FIELDS, "lang")}
+    except (HTTPException, MultiPartException):  # too many fields, files, a broken body
+        lang = language(request)
+        return _page(request, "signup/invalid.html",
+                     {"lang": lang, "message": BAD_FORM[lang == "fr"]}, 400)
     lang = language(request, values)
     signup = SignupForm(invite_code=code, username=values["username"], email=values["email"],
                         password=values["password"], postal_code=values["postal_code"],
@@ -147,15 +166,27 @@ async def signup_submit(request: Request) -> Response:
                         display_name=values["display_name"],
                         business_name=values["business_name"], locale=lang)
 
-    def run() -> tuple[str, str | None, str | None]:
+    def check() -> None:
+        with hub.read_sessions() as session:
+            check_form(session, hub.settings, normalise(signup))
+
+    def run(password_hash: str) -> tuple[str, str | None, str | None]:
         with transaction(hub.sessions) as session:
-            outcome = register(session, hub.settings, signup)
+            outcome = register(session, hub.settings, signup, password_hash=password_hash)
             username = outcome.user and session.scalar(
                 select(Actor.username).where(Actor.id == outcome.user.actor_id))
             return outcome.state, outcome.status_token, username
 
     try:
-        state, token, username = await run_in_threadpool(run)
+        # Check first (a refused sign-up costs no hash), hash outside any transaction,
+        # then check again and write in one short transaction.
+        await run_in_threadpool(check)
+        password_hash = await password_work_of(hub.extras).hash(signup.password)
+        state, token, username = await run_in_threadpool(run, password_hash)
+    except PasswordsBusy:
+        values.pop("password", None)
+        return _form_page(request, hub, code, lang, values,
+                          RegistrationError("base", "ERR_BUSY", *BUSY), 503)
     except RegistrationError as exc:
         values.pop("password", None)
         if exc.field == "invite_code" or exc.code == "ERR_CLOSED":

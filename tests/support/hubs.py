@@ -58,6 +58,7 @@ class HubProcess:
     extra_config: str = ""
     proc: subprocess.Popen[bytes] | None = None
     passwords: dict[str, str] = field(default_factory=dict)
+    log_level: str = "warning"
 
     @property
     def domain(self) -> str:
@@ -115,7 +116,7 @@ class HubProcess:
         log = open(self.workdir / "serve.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fedi.cli", "--config", str(self.config_path), "serve",
-             "--log-level", "warning"],
+             "--log-level", self.log_level],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
         )
         verify: Any = True
