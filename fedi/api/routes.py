@@ -27,4 +27,7 @@ def api_routes() -> list[BaseRoute]:
                timelines,
                conversations,
         markers, notifications, search, stubs]
+    from fedi.api import articles, events
+
+    modules += [events, articles]
     return [route for module in modules for route in module.routes]

@@ -38,3 +38,6 @@ from fedi.models.neighbourhood import (
 
 __all__ += ["Application", "DirectoryListing", "HubSetting", "Invite", "NeighbourSync",
             "Sponsorship", "TradeCategory", "TradeWaitlistEntry"]
+from fedi.models.event import Article, CalendarToken, Event, EventParticipant
+
+__all__ += ["Article", "CalendarToken", "Event", "EventParticipant"]
