@@ -28,6 +28,7 @@ from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.mesh import MeshWorker, mesh_options
+from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.errors import http_exception, server_error
@@ -102,6 +103,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     delivery_worker.is_allowed = hub.peers.may_contact
     tasks.append((task, dstop))
     tasks.append(start_mesh_worker(hub, ctx))
+    tasks.append(start_poll_closer(hub, ctx))
     tasks.append(start_event_reminders(hub))
     return tasks
 
@@ -123,6 +125,14 @@ def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None]
     hub.extras["mesh_worker"] = worker
     stop = asyncio.Event()
     return asyncio.create_task(worker.run_forever(stop), name="mesh-worker"), stop
+
+
+def start_poll_closer(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Ends polls whose time is up: notifications and final results (poll_closer.py)."""
+    closer = PollCloser(hub.write_sessions, ctx, **closer_options(hub.settings))
+    hub.extras["poll_closer"] = closer
+    stop = asyncio.Event()
+    return asyncio.create_task(closer.run_forever(stop), name="poll-closer"), stop
 
 
 async def stop_workers(tasks: list[tuple[asyncio.Task[None], asyncio.Event]]) -> None:

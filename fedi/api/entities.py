@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fedi.api.polls import poll_entities
 from fedi.convert import model_to_api as convert
 from fedi.models import (
     Actor,
@@ -149,6 +150,7 @@ class Renderer:
             replies = count_visible_replies(s, self.viewer, self.linked, ids)
         authors = self.actors_by_id(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
+        polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
 
         def one(row: Status) -> dict[str, Any]:
             extras = convert.StatusExtras(
@@ -161,8 +163,12 @@ class Renderer:
             reblog = None
             if row.reblog_of_id and row.reblog_of_id in by_id:
                 reblog = one(by_id[row.reblog_of_id])
-            return convert.status(row, self._accounts[row.actor_id], extras, base=self.base,
-                                  local_domain=self.domain, reblog=reblog, with_text=with_text)
+            entity = convert.status(row, self._accounts[row.actor_id], extras, base=self.base,
+                                    local_domain=self.domain, reblog=reblog,
+                                    with_text=with_text)
+            if row.id in polls and reblog is None:
+                entity["poll"] = polls[row.id]
+            return entity
 
         return [one(r) for r in rows if r.actor_id in authors]
 

@@ -12,6 +12,7 @@ from fedi.api.auth import Call, endpoint
 from fedi.api.entities import Renderer
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
 from fedi.models import Actor, Status, User
+from fedi.services.polls import poll_limits
 
 RULES = [
     ("1", "Vivre ou travailler dans le quartier. / Live or work in the neighbourhood.",
@@ -25,8 +26,6 @@ SHORT = ("Un réseau privé de voisins professionnels. / A private network of ne
 MEDIA = {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
          "description_limit": 1500}
-POLLS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300,
-         "max_expiration": 2629746}
 STATUSES = {"max_characters": MAX_CHARACTERS, "max_media_attachments": 0,
             "characters_reserved_per_url": 23}
 
@@ -75,7 +74,8 @@ async def instance_v1(call: Call) -> Any:
         "thumbnail": None, "languages": ["fr", "en"], "registrations": False,
         "approval_required": mode == "invite+approval", "invites_enabled": mode != "closed",
         "configuration": {"accounts": {"max_featured_tags": 0},
-                          "statuses": STATUSES, "media_attachments": MEDIA, "polls": POLLS},
+                          "statuses": STATUSES, "media_attachments": MEDIA,
+                          "polls": poll_limits(settings).as_dict()},
         "contact_account": contact,
         "rules": [{"id": i, "text": t} for i, t, _h in RULES],
     }
@@ -100,7 +100,8 @@ async def instance_v2(call: Call) -> Any:
                      "terms_of_service": None},
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
-            "statuses": STATUSES, "media_attachments": MEDIA, "polls": POLLS,
+            "statuses": STATUSES, "media_attachments": MEDIA,
+            "polls": poll_limits(settings).as_dict(),
             "translation": {"enabled": False},
         },
         "registrations": {"enabled": False, "approval_required": mode == "invite+approval",

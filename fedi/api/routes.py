@@ -14,6 +14,7 @@ def api_routes() -> list[BaseRoute]:
         markers,
         notifications,
         oauth,
+        polls,
         relationships,
         search,
         status_actions,
@@ -27,6 +28,7 @@ def api_routes() -> list[BaseRoute]:
                timelines,
                conversations,
         markers, notifications, search, stubs]
+    modules.insert(modules.index(stubs), polls)
     from fedi.api import articles, events
 
     modules += [events, articles]

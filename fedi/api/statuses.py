@@ -14,10 +14,12 @@ from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.entities import default_privacy
 from fedi.api.errors import ApiError, not_found, unprocessable
 from fedi.api.pagination import link_header, page_of
+from fedi.api.polls import poll_error, requested_poll
 from fedi.convert.model_to_api import FROM_API, audience_of, status_edit
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, IdempotencyKey, Interaction, Status, StatusEdit, UserSettings
+from fedi.services.polls import PollError, PollSpec, poll_limits
 from fedi.services.posting import Draft, PostingError, create_status, delete_status, edit_status
 from fedi.services.timelines import context, find_visible, newest_first, paginate
 from outbox.fanout import notify
@@ -34,15 +36,17 @@ def visible_status(call: Call, status_id: int | None = None) -> Status:
     return status
 
 
-def _refuse_unsupported(call: Call) -> None:
+def _refuse_unsupported(call: Call) -> PollSpec | None:
+    """The requested poll (or None), after refusing what this hub cannot do."""
     p = call.params
+    poll = requested_poll(call)
+    if poll is not None and p.list("media_ids"):
+        raise poll_error(call, PollError("with_media"))
     if p.list("media_ids"):
         raise unprocessable("Media attachments are not supported on this hub yet")
-    poll = p.data.get("poll")
-    if isinstance(poll, dict) and poll.get("options"):
-        raise unprocessable("Polls are not supported on this hub yet")
     if p.str("scheduled_at", max_len=64):
         raise unprocessable("Scheduled posts are not supported on this hub yet")
+    return poll
 
 
 def _language(call: Call) -> str | None:
@@ -71,7 +75,7 @@ async def post_status(call: Call) -> Any:
         earlier = _idempotent(call, key)
         if earlier is not None:
             return call.render.status(earlier)
-    _refuse_unsupported(call)
+    poll = _refuse_unsupported(call)
     visibility = p.str("visibility", max_len=32)
     if visibility and visibility not in FROM_API:
         raise unprocessable("Visibility is not one of public, unlisted, private, direct")
@@ -86,9 +90,12 @@ async def post_status(call: Call) -> Any:
     draft = Draft(text=p.str("status", "", max_len=20_000) or "", visibility=audience,
                   in_reply_to=parent, spoiler_text=p.str("spoiler_text", "", max_len=500) or "",
                   sensitive=p.bool("sensitive", sensitive_default) or bool(p.str("spoiler_text")),
-                  language=_language(call) or (settings.default_language if settings else None))
+                  language=_language(call) or (settings.default_language if settings else None),
+                  poll=poll, poll_limits=poll_limits(call.hub.settings))
     try:
         status = create_status(call.session, call.ctx, call.actor, draft)
+    except PollError as exc:
+        raise poll_error(call, exc) from None
     except PostingError as exc:
         raise unprocessable(str(exc)) from None
     if key:
@@ -124,7 +131,7 @@ async def remove_status(call: Call) -> Any:
 
 async def update_status(call: Call) -> Any:
     status = own_status(call)
-    _refuse_unsupported(call)
+    poll = _refuse_unsupported(call)
     p = call.params
     text = p.str("status", max_len=20_000)
     if text is None:
@@ -132,7 +139,10 @@ async def update_status(call: Call) -> Any:
     try:
         edit_status(call.session, call.ctx, call.actor, status, text,
                     spoiler_text=p.str("spoiler_text", max_len=500),
-                    sensitive=p.bool("sensitive") if p.has("sensitive") else None)
+                    sensitive=p.bool("sensitive") if p.has("sensitive") else None,
+                    poll=poll, change_poll=True, poll_limits=poll_limits(call.hub.settings))
+    except PollError as exc:
+        raise poll_error(call, exc) from None
     except PostingError as exc:
         raise unprocessable(str(exc)) from None
     if p.has("language"):

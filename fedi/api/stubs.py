@@ -112,7 +112,6 @@ routes = [
     Route("/api/v1/media", endpoint("write:media")(unsupported), methods=["POST"]),
     Route("/api/v2/media", endpoint("write:media")(unsupported), methods=["POST"]),
     Route("/api/v1/media/{id}", endpoint("write:media")(no_record), methods=["GET", "PUT"]),
-    Route("/api/v1/polls/{id}", read(no_record)),
     Route("/api/v1/push/subscription", endpoint("push")(no_record),
           methods=["GET", "POST", "PUT", "DELETE"]),
     Route("/api/v1/streaming/health", streaming_health),

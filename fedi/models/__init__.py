@@ -38,6 +38,9 @@ from fedi.models.neighbourhood import (
 
 __all__ += ["Application", "DirectoryListing", "HubSetting", "Invite", "NeighbourSync",
             "Sponsorship", "TradeCategory", "TradeWaitlistEntry"]
+from fedi.models.poll import Poll, PollVote
+
+__all__ += ["Poll", "PollVote"]
 from fedi.models.event import Article, CalendarToken, Event, EventParticipant
 
 __all__ += ["Article", "CalendarToken", "Event", "EventParticipant"]

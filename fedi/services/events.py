@@ -19,10 +19,12 @@ from fedi.config import Settings
 from fedi.convert.articles import plain_excerpt
 from fedi.convert.events import EVENT_CONTEXT, event_object, status_html
 from fedi.convert.model_to_ap import note
+from fedi.convert.question import question_fields
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Article, Event, EventParticipant, Status, StatusEdit
 from fedi.services.articles import render_body
+from fedi.services.polls import create_poll, poll_of, poll_results
 from fedi.services.posting import VISIBILITIES, addressing, delete_status
 from fedi.vocab import build
 from outbox.context import PublishContext
@@ -33,6 +35,7 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
 MAX_CAPACITY = 100_000
 DEFAULT_TZ = "Europe/Paris"
+RSVP_OPTIONS = ["J'y vais", "Peut-être", "Je ne viens pas"]
 PLACE_FIELDS = {"place_name": 255, "street": 255, "postal_code": 32, "locality": 255,
                 "region": 255, "country": 255}
 
@@ -179,10 +182,9 @@ def create_event(session: Session, ctx: PublishContext, author: Actor,
     event = Event(status_id=status_id, state="CONFIRMED", participant_count=0,
                   updated_at=utcnow(), **columns)
     lang = hub_language(ctx.settings)
-    description = _render(ctx, event)
     status = Status(id=status_id, uri=uri, actor_id=author.id, local=True,
                     visibility=visibility, type="Event", title=event.title,
-                    content=status_html(event, description, lang), source=event.source,
+                    content=status_html(event, _render(ctx, event), lang), source=event.source,
                     url=event_url(ctx, author, status_id), language=lang,
                     recipients=addressing(ctx, author, visibility, []), created_at=utcnow())
     session.add(status)
@@ -190,7 +192,9 @@ def create_event(session: Session, ctx: PublishContext, author: Actor,
     session.add(event)
     session.flush()
     fan_out_status(session, status, [])
-    obj = event_object(status, event, author, description, lang)
+    # Mastodon apps answer through this poll (fedi/services/event_polls.py).
+    create_poll(session, status, RSVP_OPTIONS, expires_at=None, kind="rsvp")
+    obj = event_document(session, status, author)
     doc = build.activity("Create", f"{uri}/activity", author.uri, obj, to=obj["to"],
                          cc=obj["cc"], published=obj["published"])
     doc["@context"] = EVENT_CONTEXT
@@ -220,8 +224,7 @@ def send_update(session: Session, ctx: PublishContext, status: Status, event: Ev
         return
     event.updated_at = utcnow()
     refresh_status(ctx, status, event)
-    lang = hub_language(ctx.settings)
-    obj = event_object(status, event, author, _render(ctx, event), lang)
+    obj = event_document(session, status, author)
     doc = build.activity("Update", f"{status.uri}/updates/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])
     doc["@context"] = EVENT_CONTEXT
@@ -313,13 +316,29 @@ def send_reminders(session: Session, now: datetime | None = None,
 def ap_object(session: Session, settings: Settings, base: str, status: Status, author: Actor,
               mentions: list[Actor]) -> dict[str, Any]:
     """The ActivityPub document of a local status: an Event, an Article or a Note."""
-    if status.type == "Event":
-        event = session.get(Event, status.id)
-        if event is not None:
-            return event_object(status, event, author, render_body(event.source or "", base),
-                                hub_language(settings))
+    if status.type == "Event" and session.get(Event, status.id) is not None:
+        return event_document(session, status, author)
     doc = note(status, author, mentions)
     if status.type == "Article":
         summary = session.scalar(select(Article.summary).where(Article.status_id == status.id))
         doc["summary"] = summary or plain_excerpt(status.content)
+    return doc
+
+
+def event_document(session: Session, status: Status, author: Actor) -> dict[str, Any]:
+    """A local event as ``Event``, with its RSVP poll's ``oneOf`` counts (its type stays)."""
+    event = session.get(Event, status.id)
+    assert event is not None
+    parts = urlsplit(status.uri)
+    description = render_body(event.source or "", f"{parts.scheme}://{parts.netloc}")
+    doc = event_object(status, event, author, description,
+                       "en" if status.language == "en" else "fr")
+    poll = poll_of(session, status.id)
+    if poll is not None:
+        results = poll_results(session, poll, local=True)
+        fields = question_fields(poll.options, results.counts, multiple=False, expires_at=None,
+                                 voters_count=results.voters_count, ended=False,
+                                 hide_totals=False)
+        fields.pop("type", None)
+        doc.update(fields)
     return doc

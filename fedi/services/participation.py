@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Event, EventParticipant, Status
+from fedi.models import Actor, Event, EventParticipant, PollVote, Status
 from fedi.services.events import EventError, count_accepted, send_update
+from fedi.services.polls import count_votes, poll_of
 from fedi.services.visibility import can_see
 from fedi.vocab import build
 from outbox.context import PublishContext
@@ -55,6 +56,25 @@ def may_take_part(session: Session, ctx: PublishContext, status: Status, actor: 
     return actor.type == "Person" and can_see(session, actor, status, is_linked=_linked(ctx))
 
 
+CHOICE_OF_STATE = {"accepted": 0, "pending": 0, "maybe": 1, None: 2}
+
+
+def mirror_vote(session: Session, event_id: int, actor_id: int, state: str | None) -> None:
+    """The RSVP poll of a local event shows each answer, however it was given."""
+    poll = poll_of(session, event_id)
+    if poll is None or poll.kind != "rsvp":
+        return
+    session.execute(delete(PollVote).where(PollVote.poll_id == poll.id,
+                                           PollVote.actor_id == actor_id))
+    choice = CHOICE_OF_STATE.get(state)
+    if choice is not None:
+        session.add(PollVote(id=new_id(), poll_id=poll.id, actor_id=actor_id, choice=choice,
+                             slot=0, created_at=utcnow()))
+    session.flush()
+    results = count_votes(session, poll)
+    poll.cached_counts, poll.voters_count = results.counts, results.voters_count
+
+
 def _recount(session: Session, event: Event) -> None:
     session.flush()
     event.participant_count = count_accepted(session, event.status_id)
@@ -79,6 +99,7 @@ def rsvp(session: Session, ctx: PublishContext, status: Status, actor: Actor, wi
         if row is not None:
             session.delete(row)
         _recount(session, event)
+        mirror_vote(session, event.status_id, actor.id, None)
         return Outcome(None, before is not None)
     if event.state == "CANCELLED":
         raise EventError("Cet événement est annulé", "This event is cancelled")
@@ -104,6 +125,7 @@ def rsvp(session: Session, ctx: PublishContext, status: Status, actor: Actor, wi
     if message:
         row.message = message[:1000]
     _recount(session, event)
+    mirror_vote(session, event.status_id, actor.id, state)
     return Outcome(state, state != before)
 
 
@@ -129,6 +151,7 @@ def decide(session: Session, ctx: PublishContext, organiser: Actor, status: Stat
         row.state = "rejected"
     row.updated_at = utcnow()
     _recount(session, event)
+    mirror_vote(session, event.status_id, participant.id, row.state if approve else "rejected")
     answer(session, ctx, status, participant, row, approve)
     if participant.local:
         notify(session, participant.id, "update", organiser.id, status.id)

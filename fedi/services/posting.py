@@ -15,6 +15,15 @@ from fedi.convert.model_to_ap import note, tombstone
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.polls import (
+    MASTODON_LIMITS,
+    PollLimits,
+    PollSpec,
+    create_poll,
+    edit_poll,
+    validate_poll,
+    with_question,
+)
 from fedi.services.visibility import narrowest
 from fedi.vocab import build
 from fedi.vocab.parse import host_of
@@ -43,6 +52,8 @@ class Draft:
     sensitive: bool = False
     language: str | None = None
     title: str | None = None  # an Article when set
+    poll: PollSpec | None = None  # a Question when set (checked against poll_limits)
+    poll_limits: PollLimits = MASTODON_LIMITS
 
 
 def find_mentions(session: Session, text: str, local_domain: str) -> list[Actor]:
@@ -125,6 +136,8 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
         raise PostingError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     if draft.title is not None and not draft.title.strip():
         raise PostingError("an article needs a title")
+    poll_options, poll_end = (validate_poll(draft.poll, draft.poll_limits, utcnow())
+                              if draft.poll is not None else ([], None))
     visibility = draft.visibility
     parent = draft.in_reply_to
     if parent is not None:
@@ -157,6 +170,10 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
     _store_mentions_and_tags(session, status, mentions, text)
     fan_out_status(session, status, [m.id for m in mentions if m.local])
     obj = note(status, author, mentions, hashtags(text))
+    if draft.poll is not None:
+        poll = create_poll(session, status, poll_options, expires_at=poll_end,
+                           multiple=draft.poll.multiple, hide_totals=draft.poll.hide_totals)
+        obj = with_question(session, status, obj, poll)
     doc = build.activity("Create", f"{uri}/activity", author.uri, obj,
                          to=obj["to"], cc=obj["cc"], published=obj["published"])
     publish(session, ctx, author, doc, federate=visibility != "hub")
@@ -170,8 +187,10 @@ def _mentions_of(session: Session, status: Status) -> list[Actor]:
 
 def edit_status(session: Session, ctx: PublishContext, author: Actor, status: Status,
                 text: str, *, spoiler_text: str | None = None,
-                sensitive: bool | None = None) -> Status:
-    """Edit a local status; the Update goes only to the original recipients."""
+                sensitive: bool | None = None, poll: PollSpec | None = None,
+                change_poll: bool = False, poll_limits: PollLimits = MASTODON_LIMITS) -> Status:
+    """Edit a local status; the Update goes only to the original recipients.
+    ``change_poll``: the edit sets its poll to ``poll`` (None removes it, as Mastodon does)."""
     if status.actor_id != author.id or not status.local or status.deleted_at is not None:
         raise PostingError("only the author can edit a status")
     if not text.strip() or len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS):
@@ -186,7 +205,9 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     if sensitive is not None:
         status.sensitive = sensitive
     status.edited_at = utcnow()
-    obj = note(status, author, mentions, hashtags(text))
+    if change_poll:
+        edit_poll(session, status, poll, poll_limits)
+    obj = with_question(session, status, note(status, author, mentions, hashtags(text)))
     doc = build.activity("Update", f"{status.uri}/edits/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])
     publish(session, ctx, author, doc, federate=status.visibility != "hub")

@@ -24,6 +24,7 @@ from fedi.db import utcnow
 from fedi.models import Actor, Event, EventParticipant, Status
 from fedi.services.events import EventError, hub_language, local_participants, send_update
 from fedi.services.participation import answer, participation, rsvp
+from fedi.services.polls import apply_remote_question
 from fedi.vocab.parse import get_id
 from inbox.dispatch import HandlerContext, handles, log
 from inbox.handlers import hubs, notes
@@ -42,6 +43,9 @@ def _apply(ctx: HandlerContext, status: Status, event: Event, fields: dict[str, 
     status.title = event.title
     status.spoiler_text = ""  # an Event's summary is its date and place, not a warning
     status.content = status_html(event, description, hub_language(ctx.publish.settings))
+    poll = apply_remote_question(ctx.session, status, obj)
+    if poll is not None:  # the organiser's hub answers through an RSVP poll (event_polls.py)
+        poll.kind, poll.expires_at = "rsvp", None
 
 
 @handles("Create", "Event")

@@ -1,4 +1,4 @@
-"""Create, Update and Delete of Note and Article (and Tombstone)."""
+"""Create, Update and Delete of Note, Article and Question (and Tombstone); poll votes."""
 
 from __future__ import annotations
 
@@ -7,16 +7,24 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from fedi.convert.ap_to_model import sanitize_html
+from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.polls import (
+    VoteError,
+    apply_remote_question,
+    local_poll_for_vote,
+    poll_of,
+    receive_vote,
+)
 from fedi.services.visibility import narrowest
 from fedi.vocab.context import PUBLIC_FORMS
 from fedi.vocab.parse import addressed, as_list, get_id, host_of, mention_hrefs
 from inbox.dispatch import HandlerContext, handles, log
 from outbox.fanout import fan_out_status, notify_boosters_of_edit
 
-NOTE_TYPES = ("Note", "Article")
+NOTE_TYPES = ("Note", "Article", "Question")
 MAX_CONTENT = 100_000
 
 
@@ -39,7 +47,7 @@ def _str(obj: dict[str, Any], key: str, limit: int) -> str:
 
 def _warning(obj: dict[str, Any]) -> str:
     """A Note's summary is a content warning; an Article's (or Event's) is its abstract."""
-    return _str(obj, "summary", 500) if obj.get("type") == "Note" else ""
+    return _str(obj, "summary", 500) if obj.get("type") in ("Note", "Question") else ""
 
 
 def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
@@ -51,11 +59,41 @@ def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
     return list(ctx.session.scalars(select(Actor).where(Actor.uri.in_(uris))))
 
 
+def _linked(ctx: HandlerContext) -> Any:
+    return lambda domain: domain in ctx.publish.linked_domains()
+
+
+def handle_vote(ctx: HandlerContext, obj: dict[str, Any]) -> bool:
+    """A vote in one of our polls (never stored as a status): True when ``obj`` is one."""
+    target = vote_target(obj)
+    if target is None:
+        return False
+    question_uri, name, says_something = target
+    found = local_poll_for_vote(ctx.session, question_uri, name)
+    if found is None:
+        # A nameful, wordless reply to one of our polls is a vote for no option: dropped.
+        parent = ctx.session.scalar(select(Status.id).where(Status.uri == question_uri,
+                                                            Status.local))
+        if parent is not None and not says_something and poll_of(ctx.session, parent):
+            log.info("vote %s for an unknown option dropped", obj["id"])
+            return True
+        return False
+    status, poll = found
+    try:
+        receive_vote(ctx.session, ctx.publish, ctx.actor, status, poll, name, obj["id"],
+                     is_linked=_linked(ctx))
+    except VoteError as exc:
+        log.info("vote %s from %s refused: %s", obj["id"], ctx.actor.uri, exc)
+    return True
+
+
 @handles("Create", *NOTE_TYPES)
 def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     obj = doc["object"]
     s = ctx.session
     uri = obj["id"]
+    if obj["type"] == "Note" and handle_vote(ctx, obj):
+        return
     if s.get(Tombstone, uri) is not None:
         log.info("Create of deleted object %s ignored", uri)
         return
@@ -90,6 +128,8 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
             if name:
                 s.add(Tag(id=new_id(), status_id=status.id, name=name))
     s.flush()
+    if obj["type"] == "Question":
+        apply_remote_question(s, status, obj)
     fan_out_status(s, status, [a.id for a in mentions if a.local])
 
 
@@ -107,9 +147,19 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         log.info("Update of unknown status %s dropped", obj["id"])
         return
+    if obj["type"] == "Question":
+        apply_remote_question(ctx.session, status, obj)
+    else:
+        poll = poll_of(ctx.session, status.id)
+        if poll is not None:  # edited into a plain Note: the poll is gone (as in Mastodon)
+            ctx.session.delete(poll)
+    content = sanitize_html(_str(obj, "content", MAX_CONTENT))
+    if (obj["type"] == "Question" and content == status.content
+            and _str(obj, "summary", 500) == status.spoiler_text):
+        return  # new counts only: not an edit
     ctx.session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,
                                spoiler_text=status.spoiler_text, sensitive=status.sensitive))
-    status.content = sanitize_html(_str(obj, "content", MAX_CONTENT))
+    status.content = content
     status.spoiler_text = _warning(obj)
     status.sensitive = bool(obj.get("sensitive"))
     status.title = _str(obj, "name", 512) or status.title
