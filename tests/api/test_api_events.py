@@ -392,3 +392,57 @@ def test_article_body_is_sanitised_and_images_stay_local(world: ApiWorld,
         assert update.payload["object"]["url"].endswith(f"/articles/{article['id']}")
     ok(world.client.delete(f"/api/v1/articles/{article['id']}", headers=alice.headers))
     assert world.get(alice, f"/api/v1/articles/{article['id']}").status_code == 404
+
+
+def test_rsvp_poll_is_the_rsvp(world: ApiWorld, people: dict[str, Member]) -> None:
+    """In Mastodon apps an event is a status with a poll; voting is answering."""
+    alice, bob = people["alice"], people["bob"]
+    fay, gus = world.member("fay"), world.member("gus")
+    event = new_event(world, alice, title="Apéro poll", capacity=1)
+    status = ok(world.get(bob, f"/api/v1/statuses/{event['id']}"))
+    assert "Apéro poll" in status["content"] and "jeudi 10 décembre 2026" in status["content"]
+    poll = status["poll"]
+    assert [o["title"] for o in poll["options"]] == ["J'y vais", "Peut-être", "Je ne viens pas"]
+    assert poll["expires_at"] is None and poll["multiple"] is False
+
+    def vote(who: Member, choice: int) -> Any:
+        return world.post_form(who, f"/api/v1/polls/{poll['id']}/votes",
+                               {"choices[]": str(choice)})
+
+    assert ok(vote(bob, 0))["own_votes"] == [0]
+    assert ok(world.get(bob, f"/api/v1/events/{event['id']}"))["participation"] == "accepted"
+    full = vote(fay, 0)  # capacity 1: the event's own refusal, in the member's language
+    assert full.status_code == 422 and "complet" in full.json()["error"], full.text
+    assert ok(vote(bob, 1))["own_votes"] == [1]  # changing the vote changes the RSVP
+    assert ok(world.get(bob, f"/api/v1/events/{event['id']}"))["participation"] == "maybe"
+    assert ok(vote(fay, 0))["own_votes"] == [0]  # the seat bob left
+    ok(vote(fay, 2))  # « Je ne viens pas » leaves
+    got = ok(world.get(fay, f"/api/v1/events/{event['id']}"))
+    assert got["participation"] is None and got["participant_count"] == 0
+    # answering through the events API shows in the poll too
+    ok(world.post_json(gus, f"/api/v1/events/{event['id']}/join"))
+    seen = ok(world.get(gus, f"/api/v1/polls/{poll['id']}"))
+    assert seen["own_votes"] == [0] and [o["votes_count"] for o in seen["options"]] == [1, 1, 1]
+    # a member of a linked hub votes (their hub sends the vote as a Note): RSVP and Accept
+    remote = world.remote("hugo")
+    hugo_uri = f"https://{LINKED}/users/hugo"
+    ok(world.post_json(gus, f"/api/v1/events/{event['id']}/leave"))
+    run(world, remote, {"id": f"{hugo_uri}#votes/1/activity", "type": "Create",
+                        "actor": hugo_uri, "to": [event["organiser"]["uri"]],
+                        "object": {"id": f"{hugo_uri}#votes/1", "type": "Note",
+                                   "name": "J'y vais", "attributedTo": hugo_uri,
+                                   "inReplyTo": event["uri"],
+                                   "to": [event["organiser"]["uri"]]}})
+    states = {p["account"]["username"]: p["state"]
+              for p in ok(world.get(alice, f"/api/v1/events/{event['id']}/participants"))}
+    assert states.get("hugo") == "accepted", states
+    with world.session() as s:
+        accept = s.scalar(select(OutboxActivity).where(OutboxActivity.type == "Accept")
+                          .order_by(OutboxActivity.id.desc()))
+        assert accept.payload["to"] == [hugo_uri]
+        assert accept.payload["object"]["object"] == event["uri"]
+        update = s.scalar(select(OutboxActivity).where(
+            OutboxActivity.type == "Update", OutboxActivity.object_uri == event["uri"])
+            .order_by(OutboxActivity.id.desc()))
+        assert update.payload["object"]["type"] == "Event"
+        assert update.payload["object"]["oneOf"][0]["replies"]["totalItems"] == 1

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mastodon import Mastodon
 from sqlalchemy import func, select
 from support.hubs import HubProcess, wait_for
 from support.world import actor, hub_session, query
@@ -122,11 +123,22 @@ def test_events_across_hubs(world: dict[str, HubProcess]) -> None:
     assert remote["title"] == "Afterwork de décembre" and remote["capacity"] == 2
     assert "jeudi 17 décembre 2026 de 19 h 00 à 22 h 00" in remote["description"]
 
-    # Three members of B answer at once; A keeps two, refuses the third, B learns which.
+    # Three members of B answer at once (two through the events API, one through the
+    # event's poll with Mastodon.py); A keeps two, refuses the third, B learns which.
+    apps = {m.name: Mastodon(access_token=m.token, api_base_url=b.base,
+                             version_check_mode="none") for m in (bob, bea, ben)}
+    poll = apps["ben"].status(remote["id"])["poll"]
+    assert [o["title"] for o in poll["options"]] == ["J'y vais", "Peut-être", "Je ne viens pas"]
+
+    def answer(m: Member) -> str:
+        if m is ben:
+            apps["ben"].poll_vote(poll["id"], [0])
+            return m.call("GET", f"/api/v1/events/{remote['id']}")["participation"]
+        return m.call("POST", f"/api/v1/events/{remote['id']}/join")["participation"]
+
     with ThreadPoolExecutor(3) as pool:
-        answers = list(pool.map(lambda m: m.call("POST", f"/api/v1/events/{remote['id']}/join"),
-                                (bob, bea, ben)))
-    assert [x["participation"] for x in answers] == ["pending"] * 3
+        answers = list(pool.map(answer, (bob, bea, ben)))
+    assert answers == ["pending"] * 3
     wait_for(lambda: sorted(states_at(b, uri).values()) == ["accepted", "accepted", "rejected"],
              what="A's answers to reach B")
     at_a = states_at(a, uri)
@@ -138,6 +150,23 @@ def test_events_across_hubs(world: dict[str, HubProcess]) -> None:
     assert sorted(p["account"]["acct"] for p in listed) == sorted(
         f"{u.rsplit('/', 1)[1]}@{b.domain}" for u in at_a)
     assert bob.call("GET", f"/api/v1/events/{remote['id']}/participants", expect=403)
+
+    # Changing one's vote in the poll changes the RSVP: « Je ne viens pas » frees a seat,
+    # and the one who was refused takes it by voting « J'y vais ».
+    leaver = next(m for m in (bob, bea, ben) if at_a.get(m.uri))
+    refused = next(m for m in (bob, bea, ben) if not at_a.get(m.uri))
+    apps[leaver.name].poll_vote(poll["id"], [2])
+    wait_for(lambda: leaver.uri not in states_at(a, uri), what="the change of vote to reach A")
+    wait_for(lambda: on_b()["participant_count"] == 1, what="the freed seat to show at B")
+    apps[refused.name].poll_vote(poll["id"], [0])
+    wait_for(lambda: states_at(b, uri).get(refused.uri) == "accepted",
+             what="the second vote's Accept")
+    assert sorted(states_at(a, uri).values()) == ["accepted", "accepted"]
+    assert refused.uri in states_at(a, uri) and leaver.uri not in states_at(a, uri)
+    seen = apps[refused.name].poll(poll["id"])
+    assert seen["own_votes"] == [0]
+    wait_for(lambda: [o["votes_count"] for o in apps["bob"].poll(poll["id"])["options"]]
+             == [2, 0, 1], what="the poll's counts from A")
 
     # Three members of A race for the two seats of another event: two get in.
     racers = [Member(a, n) for n in ("alex", "ada", "abe")]
@@ -160,6 +189,7 @@ def test_events_across_hubs(world: dict[str, HubProcess]) -> None:
     alice.call("POST", f"/api/v1/events/{event['id']}/cancel")
     alice.call("POST", f"/api/v1/events/{second['id']}/cancel")
     accepted_b = [m for m in (bob, bea, ben) if states_at(b, uri).get(m.uri) == "accepted"]
+    assert len(accepted_b) == 2
     for member in accepted_b:
         wait_for(lambda m=member: any(
             n["type"] == "update" and n["status"]["id"] == remote["id"]
