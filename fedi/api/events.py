@@ -127,6 +127,9 @@ def _moment(call: Call, name: str) -> datetime | None:
     except ValueError:
         raise failed(call, EventError(f"{name} n'est pas une date ISO 8601",
                                       f"{name} is not an ISO 8601 date-time")) from None
+    if not 1970 <= moment.year <= 2200:
+        raise failed(call, EventError(f"{name} doit être entre 1970 et 2200",
+                                      f"{name} must be between 1970 and 2200"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment

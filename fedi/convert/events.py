@@ -56,7 +56,7 @@ _TAG_RE = re.compile(r"<[^>]+>")
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "Europe/Paris")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("Europe/Paris")
 
 
@@ -198,6 +198,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.year <= 2200:
+        return None
     return moment.astimezone(UTC)
 
 

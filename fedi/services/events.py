@@ -35,6 +35,7 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
 MAX_CAPACITY = 100_000
 DEFAULT_TZ = "Europe/Paris"
+MIN_YEAR, MAX_YEAR = 1970, 2200
 RSVP_OPTIONS = ["J'y vais", "Peut-être", "Je ne viens pas"]
 PLACE_FIELDS = {"place_name": 255, "street": 255, "postal_code": 32, "locality": 255,
                 "region": 255, "country": 255}
@@ -62,7 +63,7 @@ def _zone(name: Any) -> ZoneInfo:
         raise EventError("Fuseau horaire inconnu", "Unknown time zone")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise EventError(f"Fuseau horaire inconnu : {name}", f"Unknown time zone: {name}") from None
 
 
@@ -73,9 +74,12 @@ def _moment(value: Any, tz: ZoneInfo, what_fr: str, what_en: str) -> datetime:
     else:
         try:
             moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             raise EventError(f"{what_fr} n'est pas une date ISO 8601",
                              f"{what_en} is not an ISO 8601 date-time") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise EventError(f"{what_fr} doit être entre {MIN_YEAR} et {MAX_YEAR}",
+                         f"{what_en} must be between {MIN_YEAR} and {MAX_YEAR}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
