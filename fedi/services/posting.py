@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from fedi.convert.model_to_ap import note, tombstone
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.models import (
+    Actor,
+    Event,
+    Mention,
+    Status,
+    StatusEdit,
+    Tag,
+    TimelineEntry,
+    Tombstone,
+)
 from fedi.services.polls import (
     MASTODON_LIMITS,
     PollLimits,
@@ -144,6 +153,10 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
         if parent.deleted_at is not None:
             raise PostingError("the status replied to was deleted")
         visibility = narrowest(visibility, parent.visibility)
+        if parent.type == "Event" and parent.local:
+            event = session.get(Event, parent.id)
+            if event is not None and not event.comments_enabled:
+                raise PostingError("comments are closed on this event")
     mentions = find_mentions(session, text, ctx.settings.domain)
     if parent is not None and parent.actor_id != author.id:
         parent_author = session.get(Actor, parent.actor_id)

@@ -446,3 +446,16 @@ def test_rsvp_poll_is_the_rsvp(world: ApiWorld, people: dict[str, Member]) -> No
             .order_by(OutboxActivity.id.desc()))
         assert update.payload["object"]["type"] == "Event"
         assert update.payload["object"]["oneOf"][0]["replies"]["totalItems"] == 1
+
+
+def test_comments_are_replies_within_the_events_audience(world: ApiWorld,
+                                                         people: dict[str, Member]) -> None:
+    alice, bob = people["alice"], people["bob"]
+    event = new_event(world, alice, title="Visite d'atelier", visibility="private")
+    reply = ok(world.post_json(bob, "/api/v1/statuses", {
+        "status": "J'y serai !", "visibility": "public", "in_reply_to_id": event["id"]}))
+    assert reply["visibility"] == "private" and reply["in_reply_to_id"] == event["id"]
+    closed = new_event(world, alice, title="Sans commentaires", comments_enabled=False)
+    refused = world.post_json(bob, "/api/v1/statuses", {
+        "status": "Un mot", "in_reply_to_id": closed["id"]})
+    assert refused.status_code == 422 and "comments are closed" in refused.json()["error"]
