@@ -176,8 +176,9 @@ def event_object(status: Status, event: Event, author: Actor, description_html: 
     if event.online_url:
         doc["attachment"].append({"type": "Link", "mediaType": "text/html", "name": "Website",
                                   "href": event.online_url})
-    if status.edited_at or event.updated_at > status.created_at:
-        doc["updated"] = iso(max(status.edited_at or status.created_at, event.updated_at))
+    # Milliseconds: several Updates may leave within a second, and may arrive out of order.
+    latest = max(status.edited_at or status.created_at, event.updated_at).astimezone(UTC)
+    doc["updated"] = latest.strftime("%Y-%m-%dT%H:%M:%S.") + f"{latest.microsecond // 1000:03d}Z"
     return doc
 
 
@@ -258,6 +259,7 @@ def event_fields(obj: dict[str, Any]) -> dict[str, Any] | None:
     state = obj.get("ical:status") or obj.get("status")
     capacity = _count(obj.get("maximumAttendeeCapacity"))
     fields: dict[str, Any] = {
+        "updated_at": parse_time(obj.get("updated")) or parse_time(obj.get("published")),
         "title": (_text(obj.get("name"), 512) or "Événement"),
         "starts_at": start, "ends_at": end,
         "timezone": zone(tz if isinstance(tz, str) else None).key,

@@ -37,7 +37,7 @@ def _apply(ctx: HandlerContext, status: Status, event: Event, fields: dict[str, 
            obj: dict[str, Any]) -> None:
     for key, value in fields.items():
         setattr(event, key, value)
-    event.updated_at = utcnow()
+    event.updated_at = fields.get("updated_at") or utcnow()
     description = sanitize_html(obj["content"][:MAX_CONTENT]
                                 if isinstance(obj.get("content"), str) else "")
     status.title = event.title
@@ -61,7 +61,8 @@ def handle_create_event(ctx: HandlerContext, doc: dict[str, Any]) -> None:
                                            Status.actor_id == ctx.actor.id))
     if status is None or s.get(Event, status.id) is not None:
         return
-    event = Event(status_id=status.id, **{k: v for k, v in fields.items()})
+    event = Event(status_id=status.id, **{k: v for k, v in fields.items() if v is not None
+                                          or k != "updated_at"})
     s.add(event)
     _apply(ctx, status, event, fields, obj)
 
@@ -78,6 +79,9 @@ def handle_update_event(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     event = s.get(Event, status.id)
     fields = event_fields(obj)
     if event is None or fields is None or status.deleted_at is not None:
+        return
+    if fields["updated_at"] is not None and fields["updated_at"] < event.updated_at:
+        log.info("stale Update of %s dropped (an earlier one arrived later)", obj["id"])
         return
     was_cancelled = event.state == "CANCELLED"
     status.raw = obj
