@@ -459,3 +459,25 @@ def test_comments_are_replies_within_the_events_audience(world: ApiWorld,
     refused = world.post_json(bob, "/api/v1/statuses", {
         "status": "Un mot", "in_reply_to_id": closed["id"]})
     assert refused.status_code == 422 and "comments are closed" in refused.json()["error"]
+
+
+def test_inbound_article_is_a_titled_status_with_a_link(world: ApiWorld,
+                                                        people: dict[str, Member]) -> None:
+    bob = people["bob"]
+    writer = world.remote("redactrice")
+    uri = f"https://{LINKED}/users/redactrice"
+    world.follow(bob, writer)
+    article_uri = f"{uri}/statuses/77"
+    run(world, writer, {"id": f"{article_uri}/activity", "type": "Create", "actor": uri,
+                        "to": [f"{uri}/followers"], "cc": [],
+                        "object": {"id": article_uri, "type": "Article", "name": "Le branding",
+                                   "summary": "Pourquoi une marque compte.",
+                                   "content": "<h2>Partie 1</h2><p>" + "mot " * 300 + "</p>",
+                                   "url": f"https://{LINKED}/@redactrice/articles/5",
+                                   "attributedTo": uri, "to": [f"{uri}/followers"]}})
+    home = ok(world.get(bob, "/api/v1/timelines/home"))
+    (status,) = [s for s in home if s["uri"] == article_uri]
+    assert status["spoiler_text"] == ""
+    assert status["content"].startswith("<p><strong>Le branding</strong></p>")
+    assert f"https://{LINKED}/@redactrice/articles/5" in status["content"]
+    assert len(status["content"]) < 1000
