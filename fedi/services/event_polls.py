@@ -4,7 +4,7 @@ Every local event carries a poll of kind ``rsvp`` « J'y vais / Peut-être / Je 
 (no end: it follows the event). A vote is the RSVP: for a member here, or of any linked hub
 (their hub sends the vote, and for its own copy of the event also a Join). Changing the vote
 changes the RSVP; « Je ne viens pas » leaves. The polls service calls ``rsvp_voted`` after
-storing a vote in such a poll, and ``event_document`` for its Update.
+storing a vote in such a poll (and ``events.event_document`` for its Update).
 """
 
 from __future__ import annotations

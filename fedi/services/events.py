@@ -24,7 +24,7 @@ from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Article, Event, EventParticipant, Status, StatusEdit
 from fedi.services.articles import render_body
-from fedi.services.polls import create_poll, poll_of, poll_results
+from fedi.services.polls import create_poll, poll_of, poll_results, with_question
 from fedi.services.posting import VISIBILITIES, addressing, delete_status
 from fedi.vocab import build
 from outbox.context import PublishContext
@@ -326,7 +326,7 @@ def ap_object(session: Session, settings: Settings, base: str, status: Status, a
     if status.type == "Article":
         summary = session.scalar(select(Article.summary).where(Article.status_id == status.id))
         doc["summary"] = summary or plain_excerpt(status.content)
-    return doc
+    return with_question(session, status, doc)
 
 
 def event_document(session: Session, status: Status, author: Actor) -> dict[str, Any]:
