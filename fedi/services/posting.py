@@ -206,6 +206,9 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     ``change_poll``: the edit sets its poll to ``poll`` (None removes it, as Mastodon does)."""
     if status.actor_id != author.id or not status.local or status.deleted_at is not None:
         raise PostingError("only the author can edit a status")
+    if status.type in ("Event", "Article"):
+        raise PostingError(f"edit this {status.type.lower()} through /api/v1/"
+                           f"{'events' if status.type == 'Event' else 'articles'}")
     if not text.strip() or len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS):
         raise PostingError("text is blank or too long")
     session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,

@@ -481,3 +481,16 @@ def test_inbound_article_is_a_titled_status_with_a_link(world: ApiWorld,
     assert status["content"].startswith("<p><strong>Le branding</strong></p>")
     assert f"https://{LINKED}/@redactrice/articles/5" in status["content"]
     assert len(status["content"]) < 1000
+
+
+def test_event_and_article_statuses_are_edited_through_their_own_api(
+        world: ApiWorld, people: dict[str, Member]) -> None:
+    alice = people["alice"]
+    event = new_event(world, alice, title="Réunion")
+    article = ok(world.post_json(alice, "/api/v1/articles", {"title": "Note", "body": "Texte"}))
+    for status_id, where in ((event["id"], "/api/v1/events"),
+                             (article["status_id"], "/api/v1/articles")):
+        r = world.client.put(f"/api/v1/statuses/{status_id}", headers=alice.headers,
+                             json={"status": "écrasé"})
+        assert r.status_code == 422 and where in r.json()["error"], r.text
+    assert "Réunion" in ok(world.get(alice, f"/api/v1/statuses/{event['id']}"))["content"]
