@@ -129,8 +129,8 @@ def _publish_status(session: Session, ctx: PublishContext, author: Actor,
 
 def create_article(session: Session, ctx: PublishContext, author: Actor,
                    values: dict[str, Any], *, published: bool) -> Article:
-    columns = read_input({"visibility": "followers", **values})
-    article = Article(id=new_id(), actor_id=author.id, summary="", created_at=utcnow(),
+    columns = read_input({"visibility": "followers", "summary": "", **values})
+    article = Article(id=new_id(), actor_id=author.id, created_at=utcnow(),
                       updated_at=utcnow(), **columns)
     session.add(article)
     session.flush()

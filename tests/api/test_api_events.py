@@ -374,7 +374,9 @@ def test_article_body_is_sanitised_and_images_stay_local(world: ApiWorld,
             "[piège](javascript:alert(1))\n\n![ok](https://hub.test/media/a.png) "
             "![non](https://ailleurs.example/b.png)\n\n<script>alert(1)</script>")
     article = ok(world.post_json(alice, "/api/v1/articles", {"title": "Collection",
-                                                             "body": body}))
+                                                             "body": body,
+                                                             "summary": "Bijoux d'hiver"}))
+    assert article["summary"] == "Bijoux d'hiver"
     html = article["content"]
     for fragment in ("<h1>Titre</h1>", "<li>un</li>", "<blockquote>",
                      'href="https://exemple.fr"', 'src="https://hub.test/media/a.png"'):
