@@ -21,8 +21,8 @@ Interface (for the API, the inbox and the events service):
 - ``publish_results(session, ctx, status, poll)``: ``Update(Question)`` to the original
   recipients; ``apply_remote_question(session, status, obj)``: a remote ``Question``'s
   options and counts; ``edit_poll(...)``: a status edit with a poll (votes reset when the
-  options change, as Mastodon does); ``close_due_polls(session, ctx, now)``: the ``poll``
-  notifications and final results of polls that ended (``fedi.services.poll_closer``).
+  options change, as Mastodon does). ``fedi.services.poll_closer`` ends polls when their
+  time is up (the ``poll`` notifications, final results).
 """
 
 from __future__ import annotations
@@ -41,11 +41,10 @@ from fedi.convert.model_to_ap import note
 from fedi.convert.question import parse_question, question_fields, vote_note
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Mention, Notification, Poll, PollVote, Status, Tag
+from fedi.models import Actor, Mention, Poll, PollVote, Status, Tag
 from fedi.services.visibility import can_see
 from fedi.vocab import build
 from outbox.context import PublishContext
-from outbox.fanout import notify
 from outbox.publish import publish
 
 IsLinked = Callable[[str], bool]
@@ -422,39 +421,6 @@ def edit_poll(session: Session, status: Status, spec: PollSpec | None, limits: P
     poll.expires_at, poll.ended_at, poll.updated_at = expires_at, None, now
     session.flush()
     return poll
-
-
-def end_poll(session: Session, ctx: PublishContext, poll: Poll, status: Status,
-             now: datetime) -> None:
-    """A poll ended: its author and local voters get a ``poll`` notification (Mastodon's
-    "your poll has ended" / "a poll you voted in has ended"); a local poll's final counts
-    go to its audience with ``closed``."""
-    poll.ended_at = now
-    author = session.get(Actor, status.actor_id)
-    if status.deleted_at is not None or author is None:
-        return
-    if author.local:
-        session.add(Notification(id=new_id(), owner_id=author.id, type="poll",
-                                 from_actor_id=author.id, status_id=status.id))
-    voters = session.scalars(select(PollVote.actor_id).distinct().join(
-        Actor, Actor.id == PollVote.actor_id).where(PollVote.poll_id == poll.id, Actor.local))
-    for voter_id in voters:
-        notify(session, voter_id, "poll", author.id, status.id)
-    if status.local:
-        publish_results(session, ctx, status, poll)
-
-
-def close_due_polls(session: Session, ctx: PublishContext, now: datetime,
-                    limit: int = 50) -> int:
-    """End the polls whose time is up (claimed with SKIP LOCKED: several workers may run)."""
-    rows = session.execute(
-        select(Poll, Status).join(Status, Status.id == Poll.status_id)
-        .where(Poll.ended_at.is_(None), Poll.expires_at.is_not(None), Poll.expires_at <= now)
-        .order_by(Poll.expires_at).limit(limit).with_for_update(skip_locked=True, of=Poll)
-    ).all()
-    for poll, status in rows:
-        end_poll(session, ctx, poll, status, now)
-    return len(rows)
 
 
 def own_votes(session: Session, poll_ids: Sequence[int], viewer_id: int) -> dict[int, list[int]]:

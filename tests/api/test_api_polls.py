@@ -269,15 +269,14 @@ def test_votes_from_other_hubs(world: ApiWorld, people: dict[str, Member]) -> No
     with world.session() as s:
         rita_uri, far_uri = s.get(Actor, rita).uri, s.get(Actor, far).uri
 
+    alice_uri = world.urls.actor(alice.username)
+
     def remote_vote(sender: int, uri: str, question: str, name: str, n: int) -> None:
         inbox(world, sender, {"id": f"{uri}#votes/{n}/activity", "type": "Create",
-                              "actor": uri, "to": [f"https://{world.settings.domain}"
-                                                   f"/users/{alice.username}"],
+                              "actor": uri, "to": [alice_uri],
                               "object": {"id": f"{uri}#votes/{n}", "type": "Note",
                                          "name": name, "inReplyTo": question,
-                                         "attributedTo": uri,
-                                         "to": [f"https://{world.settings.domain}/users/"
-                                                f"{alice.username}"]}})
+                                         "attributedTo": uri, "to": [alice_uri]}})
 
     remote_vote(rita, rita_uri, status["uri"], "Vendredi", 1)
     remote_vote(rita, rita_uri, status["uri"], "Vendredi", 1)  # replayed

@@ -12,11 +12,11 @@ import pytest
 from mastodon import Mastodon
 from mastodon.errors import MastodonAPIError
 from sqlalchemy import func, select, update
+from support.hubs import HubProcess, wait_for
+from support.world import hub_session, query
 
 from fedi.db import utcnow
 from fedi.models import Poll, PollVote, Status
-from support.hubs import HubProcess, wait_for
-from support.world import hub_session, query
 
 pytestmark = pytest.mark.multihub
 SCOPES = ["read", "write", "follow", "push"]
