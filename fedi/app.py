@@ -29,6 +29,7 @@ from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
+from fedi.services.reminders import Reminders
 from fedi.site.routes import routes as site_routes
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.error_pages import http_exception, server_error
@@ -105,7 +106,18 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append((task, dstop))
     tasks.append(start_mesh_worker(hub, ctx))
     tasks.append(start_poll_closer(hub, ctx))
+    tasks.append(start_event_reminders(hub))
     return tasks
+
+
+def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """The day-before reminders of events (fedi/services/reminders.py)."""
+    options = hub.settings.extra.get("events", {})
+    interval = float(options.get("reminder_interval", 300)) if isinstance(options, dict) else 300.0
+    job = Reminders(hub.write_sessions, interval=interval)
+    hub.extras["event_reminders"] = job
+    stop = asyncio.Event()
+    return asyncio.create_task(job.run_forever(stop), name="event-reminders"), stop
 
 
 def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:

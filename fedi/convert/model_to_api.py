@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from fedi import __version__
+from fedi.convert.articles import preview_html
 from fedi.models import Actor, Notification, OAuthApp, Status
 from fedi.vocab.safety import hashtag_name, http_url, tag_url
 
@@ -175,7 +176,9 @@ def status(row: Status, author: dict[str, Any], extras: StatusExtras, *, base: s
            local_domain: str, reblog: dict[str, Any] | None = None,
            with_text: bool = False) -> dict[str, Any]:
     content = row.content or ""
-    if row.title:
+    if row.type == "Article":
+        content = preview_html(row.title, content, row.url or row.uri)
+    elif row.title:
         content = f"<p><strong>{escape(row.title)}</strong></p>{content}"
     entity: dict[str, Any] = {
         "id": str(row.id),

@@ -44,3 +44,6 @@ __all__ += ["Poll", "PollVote"]
 from fedi.models.site import WebSession
 
 __all__ += ["WebSession"]
+from fedi.models.event import Article, CalendarToken, Event, EventParticipant
+
+__all__ += ["Article", "CalendarToken", "Event", "EventParticipant"]

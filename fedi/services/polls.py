@@ -229,6 +229,10 @@ def with_question(session: Session, status: Status, doc: dict[str, Any],
 
 def question_document(session: Session, status: Status, author: Actor,
                       poll: Poll) -> dict[str, Any]:
+    if poll.kind == "rsvp" and status.type == "Event":
+        from fedi.services.events import event_document  # events import this module
+
+        return event_document(session, status, author)
     mentions = list(session.scalars(select(Actor).join(Mention, Mention.actor_id == Actor.id)
                                     .where(Mention.status_id == status.id)))
     tags = list(session.scalars(select(Tag.name).where(Tag.status_id == status.id)))
@@ -254,8 +258,8 @@ def publish_results(session: Session, ctx: PublishContext, status: Status, poll:
 
 def changeable(poll: Poll) -> bool:
     """May a voter change their vote (their earlier choices are replaced)? Not in a
-    member's poll (Mastodon never allows it); the events service says so for RSVP polls."""
-    return False
+    member's poll (Mastodon never allows it); in an event's RSVP poll, yes."""
+    return poll.kind == "rsvp"
 
 
 def record_vote(session: Session, poll: Poll, status: Status, voter: Actor,
@@ -315,11 +319,21 @@ def record_vote(session: Session, poll: Poll, status: Status, voter: Actor,
     return rows
 
 
+def _after_vote(session: Session, ctx: PublishContext, poll: Poll, status: Status,
+                voter: Actor, rows: Sequence[PollVote]) -> None:
+    """Other kinds of poll act on a stored vote: an event's RSVP poll is the RSVP."""
+    if poll.kind == "rsvp":
+        from fedi.services.event_polls import rsvp_voted  # it imports this module
+
+        rsvp_voted(session, ctx, status, voter, rows)
+
+
 def cast_vote(session: Session, ctx: PublishContext, voter: Actor, poll: Poll, status: Status,
               choices: Sequence[int], *, is_linked: IsLinked) -> list[PollVote]:
     """A local member votes: stored, then the author's hub is told (a remote poll) or the
     new counts go to the poll's audience (a local poll)."""
     rows = record_vote(session, poll, status, voter, choices, is_linked=is_linked)
+    _after_vote(session, ctx, poll, status, voter, rows)
     if status.local:
         publish_results(session, ctx, status, poll)
         return rows
@@ -354,6 +368,7 @@ def receive_vote(session: Session, ctx: PublishContext, voter: Actor, status: St
         raise VoteError("already_voted")
     rows = record_vote(session, poll, status, voter, [poll.options.index(name)],
                        is_linked=is_linked, uris=[uri])
+    _after_vote(session, ctx, poll, status, voter, rows)
     publish_results(session, ctx, status, poll)
     return rows[0]
 

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 from fedi.convert.model_to_ap import note, tombstone
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.models import (
+    Actor,
+    Event,
+    Mention,
+    Status,
+    StatusEdit,
+    Tag,
+    TimelineEntry,
+    Tombstone,
+)
 from fedi.services.polls import (
     MASTODON_LIMITS,
     PollLimits,
@@ -176,6 +185,10 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
         if parent.deleted_at is not None:
             raise PostingError("the status replied to was deleted")
         visibility = narrowest(visibility, parent.visibility)
+        if parent.type == "Event" and parent.local:
+            event = session.get(Event, parent.id)
+            if event is not None and not event.comments_enabled:
+                raise PostingError("comments are closed on this event")
     mentions = find_mentions(session, text, ctx.settings.domain)
     if parent is not None and parent.actor_id != author.id:
         parent_author = session.get(Actor, parent.actor_id)
@@ -226,6 +239,9 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     ``change_poll``: the edit sets its poll to ``poll`` (None removes it, as Mastodon does)."""
     if status.actor_id != author.id or not status.local or status.deleted_at is not None:
         raise PostingError("only the author can edit a status")
+    if status.type in ("Event", "Article"):
+        raise PostingError(f"edit this {status.type.lower()} through /api/v1/"
+                           f"{'events' if status.type == 'Event' else 'articles'}")
     if not text.strip() or len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS):
         raise PostingError("text is blank or too long")
     session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,

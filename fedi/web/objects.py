@@ -7,13 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi.convert.model_to_ap import note, ordered_collection
+from fedi.convert.events import EVENT_CONTEXT
+from fedi.convert.model_to_ap import ordered_collection
 from fedi.models import Actor, Follow, Mention, Status
 from fedi.services.accounts import find_local_actor
-from fedi.services.polls import with_question
+from fedi.services.events import ap_object
 from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
-from fedi.vocab.context import accepts_activitypub
+from fedi.vocab.context import AS, accepts_activitypub
 from fedi.web.html_links import html_view
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
@@ -58,8 +59,9 @@ async def get_status(request: Request) -> Response:
         if (author is None or status is None or status.actor_id != author.id
                 or not can_see(session, viewer, status, is_linked=hub.peers.is_linked)):
             return not_found()
-        doc = with_question(session, status, note(status, author, _mentions(session, status)))
-    doc["@context"] = "https://www.w3.org/ns/activitystreams"
+        doc = ap_object(session, hub.settings, hub.urls.base, status, author,
+                        _mentions(session, status))
+    doc["@context"] = EVENT_CONTEXT if doc.get("type") == "Event" else AS
     return ap_json(doc)
 
 
@@ -79,8 +81,8 @@ async def get_outbox(request: Request) -> Response:
         visible = [s for s in statuses
                    if can_see(session, viewer, s, is_linked=hub.peers.is_linked)][:PAGE]
         items = [{"id": f"{s.uri}/activity", "type": "Create", "actor": author.uri,
-                  "object": with_question(session, s, note(s, author, _mentions(session, s)))}
-                 for s in visible]
+                  "object": ap_object(session, hub.settings, hub.urls.base, s, author,
+                                      _mentions(session, s))} for s in visible]
     return ap_json(ordered_collection(hub.urls.outbox(author.username), items))
 
 

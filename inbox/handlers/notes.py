@@ -54,6 +54,11 @@ def _str(obj: dict[str, Any], key: str, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _warning(obj: dict[str, Any]) -> str:
+    """A Note's summary is a content warning; an Article's (or Event's) is its abstract."""
+    return _str(obj, "summary", 500) if obj.get("type") in ("Note", "Question") else ""
+
+
 def _mentioned_actors(ctx: HandlerContext, obj: dict[str, Any]) -> list[Actor]:
     """Actors that are both addressed and tagged as a Mention: a forged ``to`` alone is not
     enough to reach a member here."""
@@ -150,7 +155,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         type=obj["type"], in_reply_to_id=parent.id if parent else None,
         in_reply_to_uri=parent_uri, title=_str(obj, "name", 512) or None,
         content=sanitize_html(_str(obj, "content", MAX_CONTENT)),
-        spoiler_text=_str(obj, "summary", 500), sensitive=bool(obj.get("sensitive")),
+        spoiler_text=_warning(obj), sensitive=bool(obj.get("sensitive")),
         url=link_href(obj.get("url")) or uri,
         recipients={"to": [u for u in as_list(obj.get("to")) if isinstance(u, str)],
                     "cc": [u for u in as_list(obj.get("cc")) if isinstance(u, str)]},
@@ -194,7 +199,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     ctx.session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,
                                spoiler_text=status.spoiler_text, sensitive=status.sensitive))
     status.content = content
-    status.spoiler_text = _str(obj, "summary", 500)
+    status.spoiler_text = _warning(obj)
     status.sensitive = bool(obj.get("sensitive"))
     status.title = _str(obj, "name", 512) or status.title
     status.url = link_href(obj.get("url")) or status.url
