@@ -28,6 +28,7 @@ from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.mesh import MeshWorker, mesh_options
+from fedi.verification import RequestVerifier
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.errors import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -73,7 +74,11 @@ async def start_federation(hub: Hub) -> None:
         remote_fetch=hub.resolver.fetch_key,
         clock=time.monotonic,
         refetch_interval=300.0,
+        confirm=hub.resolver.confirm_key,
     )
+    hub.verifier = RequestVerifier(keystore=hub.keystore, is_allowed=hub.peers.is_allowed,
+                                   local_domain=settings.domain, base_url=hub.urls.base,
+                                   has_ended=hub.peers.has_ended)
     hub.extras["inbox_writer"] = InboxWriter(hub.write_sessions)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from fedi.verification import RequestRejected, VerifiedRequest
 from fedi.vocab.parse import addressed, get_id, host_of
-from inbox.verify import RequestRejected, VerifiedRequest
 
 MAX_ID_CHARS = 2048
 OBJECT_CARRYING = {"Create", "Update"}

@@ -11,11 +11,11 @@ from fedi.convert.model_to_ap import note, ordered_collection
 from fedi.models import Actor, Follow, Mention, Status
 from fedi.services.accounts import find_local_actor
 from fedi.services.visibility import can_see
+from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
 from fedi.web.pages import login_page
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
-from inbox.verify import RequestRejected
 
 PAGE = 20
 
