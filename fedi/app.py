@@ -31,6 +31,7 @@ from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
 from fedi.site.routes import routes as site_routes
+from fedi.verification import RequestVerifier
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -77,7 +78,11 @@ async def start_federation(hub: Hub) -> None:
         remote_fetch=hub.resolver.fetch_key,
         clock=time.monotonic,
         refetch_interval=300.0,
+        confirm=hub.resolver.confirm_key,
     )
+    hub.verifier = RequestVerifier(keystore=hub.keystore, is_allowed=hub.peers.is_allowed,
+                                   local_domain=settings.domain, base_url=hub.urls.base,
+                                   has_ended=hub.peers.has_ended)
     hub.extras["inbox_writer"] = InboxWriter(hub.write_sessions)
 
 

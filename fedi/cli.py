@@ -191,9 +191,11 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     """Link, approve, refuse or unlink hubs. The command only writes to the database (the
     link state and the queued Follow/Accept/Reject/Undo); the serve process's delivery
     worker sends them within about half a second, or when it next starts."""
-    from fedi.services import neighbours
+    from fedi.services import neighbours, trust
 
     with _database(args) as (settings, sessions):
+        with transaction(sessions) as session:
+            trust.drop_expired(session, settings)  # an expired request is no longer waiting
         if args.action == "list":
             with sessions() as session:
                 rows = session.scalars(select(Neighbour).order_by(Neighbour.domain)).all()

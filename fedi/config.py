@@ -57,6 +57,10 @@ class Settings:
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
     # empty: none, the socket's peer is the client.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # Link requests from hubs no admin listed, waiting for an admin (fedi.services.trust).
+    max_pending_links: int = 100
+    max_pending_links_per_domain: int = 3
+    pending_link_days: float = 14.0
 
     @property
     def base_url(self) -> str:
@@ -123,6 +127,18 @@ def _domains(key: str, value: Any) -> tuple[str, ...]:
         except ValueError as exc:
             raise ConfigError(key, str(exc)) from None
     return tuple(dict.fromkeys(out))
+
+
+def _as_number(key: str, value: Any, *, minimum: float, integer: bool) -> Any:
+    if isinstance(value, bool):
+        raise ConfigError(key, f"expected a number, got {value!r}")
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"expected a number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(key, f"must be at least {minimum:g}, got {value!r}")
+    return number
 
 
 def load_settings(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -223,6 +239,14 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
         config_path=str(Path(path).resolve()) if path else None,
         extra={k: v for k, v in data.items() if k not in {"hub", "database", "federation", "server"}},
         forwarded_allow_ips=forwarded,
+        max_pending_links=_as_number("federation.max_pending_links",
+                                     fed.get("max_pending_links", 100), minimum=1, integer=True),
+        max_pending_links_per_domain=_as_number(
+            "federation.max_pending_links_per_domain",
+            fed.get("max_pending_links_per_domain", 3), minimum=1, integer=True),
+        pending_link_days=_as_number("federation.pending_link_days",
+                                     fed.get("pending_link_days", 14), minimum=0.001,
+                                     integer=False),
     )
 
 

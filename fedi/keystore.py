@@ -48,6 +48,11 @@ class KeyFetchError(Exception):
 
 LocalLookup = Callable[[str], Awaitable[KeyInfo | None]]
 RemoteFetch = Callable[[str], Awaitable[KeyInfo]]
+Confirm = Callable[[str], Awaitable[None]]
+
+
+async def _nothing_to_confirm(_key_id: str) -> None:
+    return None
 
 
 def fetch_url(key_id: str) -> str:
@@ -73,6 +78,7 @@ class KeyStore:
         clock: Callable[[], float] = time.monotonic,
         refetch_interval: float = 300.0,
         max_cached: int = DEFAULT_MAX_CACHED,
+        confirm: Confirm = _nothing_to_confirm,
     ) -> None:
         if max_cached < 1:
             raise ValueError("max_cached must be at least 1")
@@ -84,6 +90,7 @@ class KeyStore:
         self._cache: OrderedDict[str, KeyInfo] = OrderedDict()
         self._last_refetch: OrderedDict[str, float] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[KeyInfo]] = {}
+        self._confirm = confirm
 
     async def get(self, key_id: str) -> KeyInfo:
         """Local key first, then the cache, then a fetch. Raises :class:`KeyFetchError`."""
@@ -115,6 +122,12 @@ class KeyStore:
         _trim(self._last_refetch, self._max_cached)
         self._cache.pop(key_id, None)
         return await self._fetch(key_id)
+
+    async def verified(self, key_id: str) -> None:
+        """A signature made with this key checked out. ``confirm(key_id)`` may now keep what
+        was fetched for it (the resolver stores the actor document only then, so a forged
+        request stores nothing); it raises :class:`KeyFetchError` if that is refused."""
+        await self._confirm(key_id)
 
     def forget(self, key_id: str) -> None:
         """Drop a cached key, e.g. when its actor was deleted."""

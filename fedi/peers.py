@@ -33,6 +33,7 @@ from fedi.models import Actor, Delivery, Neighbour, OutboxActivity
 # Neighbour.state values that let a hub exchange signed requests with us.
 REACHABLE_STATES = ("requested", "linked")
 FAREWELL_TYPES = ("Undo", "Reject")
+ENDED_STATES = ("unlinked", "refused", "rejected")
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,11 @@ class Peers:
         if domain in self._current().reachable:
             return True
         return self._recheck(domain, farewell=True)
+
+    def has_ended(self, domain: str) -> bool:
+        """Did our link with this hub end (unlinked, refused, rejected)? Its signed GETs
+        then get 404, as for anything it may not see."""
+        with self.sessions() as session:
+            state = session.scalar(select(Neighbour.state).where(
+                Neighbour.domain == domain.lower()))
+        return state in ENDED_STATES

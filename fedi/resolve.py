@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ from fedi.models import Actor
 
 #: keyId URLs remembered as "already served from the database" (see fetch_key).
 MAX_REMEMBERED = 100_000
+#: Fetched actor documents waiting for a verified request (see confirm_key).
+MAX_UNCONFIRMED = 1_000
 
 
 class ActorResolver:
@@ -31,6 +34,8 @@ class ActorResolver:
         self.local_domain = local_domain
         # keyId URLs answered from the database once already (see fetch_key).
         self._served_from_db: set[str] = set()
+        # Actor documents fetched for a key, until a request signed with it verifies.
+        self._unconfirmed: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def stored_key(self, key_id: str) -> KeyInfo | None:
         """This hub's own key by keyId: the key store's ``local_lookup``.
@@ -69,6 +74,29 @@ class ActorResolver:
                 Actor.local.is_(False), (Actor.uri == url) | (Actor.key_id == url)))
             if stored is not None and fetch_url(stored.key_id) == url:
                 return stored
+        key, doc = await self.fetch_key_document(url)
+        # Kept aside, not stored: the request that made us fetch it is not verified yet
+        # (confirm_key stores it once a signature made with this key checks out).
+        self._unconfirmed[url] = doc
+        self._unconfirmed.move_to_end(url)
+        while len(self._unconfirmed) > MAX_UNCONFIRMED:
+            self._unconfirmed.popitem(last=False)
+        return key
+
+    async def confirm_key(self, key_id: str) -> None:
+        """A request signed with ``key_id`` verified: store the actor document fetched for
+        that key (the key store's ``confirm``). Nothing to do when it was stored already."""
+        doc = self._unconfirmed.pop(fetch_url(key_id), None)
+        if doc is None:
+            return
+        try:
+            self.store_actor(doc)
+        except InvalidObject as exc:
+            raise KeyFetchError(str(exc)) from None
+
+    async def fetch_key_document(self, url: str) -> tuple[KeyInfo, dict[str, Any]]:
+        """The key of the actor document at ``url`` and the document, fetched and checked
+        but *not stored*: for a request whose signature is not verified yet."""
         try:
             doc = await self.fetcher.fetch_object(url, signer=self.signer)
             key = doc.get("publicKey")
@@ -76,12 +104,11 @@ class ActorResolver:
             if not isinstance(key_id, str):
                 raise InvalidObject("the actor has no single publicKey")
             owner, pem = public_key_of(doc, key_id)
-            self.store_actor(doc)
         except BadResponse as exc:
             raise KeyFetchError(str(exc), status=exc.status) from None
         except (RemoteError, InvalidObject) as exc:
             raise KeyFetchError(str(exc)) from None
-        return KeyInfo(key_id=key_id, owner=owner, public_key_pem=pem)
+        return KeyInfo(key_id=key_id, owner=owner, public_key_pem=pem), doc
 
     def store_actor(self, doc: dict) -> Actor:
         """Insert or update a remote actor from its (already origin-checked) document."""

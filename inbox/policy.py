@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from fedi.verification import RequestRejected, VerifiedRequest
 from fedi.vocab.parse import addressed, get_id, host_of
 from fedi.vocab.safety import may_claim
-from inbox.verify import RequestRejected, VerifiedRequest
 
 MAX_ID_CHARS = 2048
 OBJECT_CARRYING = {"Create", "Update"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -12,12 +11,12 @@ from starlette.routing import Route
 
 from fedi.models import Actor, Follow
 from fedi.services.accounts import find_local_actor
+from fedi.verification import RequestRejected, VerifiedRequest, read_json_body
 from fedi.vocab.parse import addressed, get_id
 from fedi.web.signed import rejected, verify
 from fedi.web.state import Hub, hub_of
 from inbox.policy import check_activity
 from inbox.queue import store_activity
-from inbox.verify import RequestRejected, VerifiedRequest
 
 
 def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -> bool:
@@ -63,15 +62,7 @@ async def receive(request: Request) -> Response:
     except RequestRejected as exc:
         return rejected(exc)
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
-    except RecursionError:
-        # json raises RecursionError (not ValueError) past ~1,000 levels of nesting; a
-        # 200 kB body of brackets must get a 400, not a 500 (security-and-performance.md
-        # §5.2 row 15).
-        return JSONResponse({"error": "the body is nested too deeply"}, status_code=400)
-    try:
+        doc = read_json_body(body)
         activity_id = check_activity(doc, signer, local_domain=hub.settings.domain)
     except RequestRejected as exc:
         return rejected(exc)

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("fedi.config", 1), ("fedi.ids", 1), ("fedi.vocab", 1), ("fedi.signatures", 1),
     ("fedi.keys", 1), ("fedi.rfc9421", 1), ("fedi.keystore", 1), ("outbox.retry", 1),
+    ("fedi.verification", 1),
     ("outbox.breaker", 1), ("fedi", 1),
     ("fedi.db", 2), ("fedi.models", 2), ("fedi.migrate", 2), ("fedi.data", 2),
     ("fedi.convert", 3), ("fedi.http", 3), ("fedi.resolve", 3), ("fedi.webfinger", 3),

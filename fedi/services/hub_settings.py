@@ -68,8 +68,8 @@ SPECS: dict[str, Spec] = {
         "trade already taken: refuse, or waitlist (waiting list)"),
     "auto_link_adjacent": Spec(
         True, _bool,
-        "accepter d'office le lien avec un hub de territoire limitrophe",
-        "accept links from hubs whose territory borders ours without an admin"),
+        "accepter d'office le lien avec un hub limitrophe recommandé par un hub listé",
+        "accept without an admin a bordering hub vouched for by a hub our admins listed"),
     "propose_adjacent": Spec(
         True, _bool,
         "proposer un lien aux hubs limitrophes connus par nos voisins",

@@ -4,7 +4,9 @@ Each hub serves two collections to its linked hubs only (signed fetch):
 
 - ``/actor/links``: its own territory and the hubs it is linked with, with their territories.
   A hub reading it proposes a link (our Follow) to every hub there whose territory borders
-  its own and that it does not know yet (setting ``propose_adjacent``).
+  its own and that it does not know yet (setting ``propose_adjacent``), and accepts a
+  waiting request of such a hub, but only when our admins listed the hub that serves it:
+  a hub linked by a vouch or by the mesh vouches for nobody (``fedi.services.trust``).
 - ``/members``: the members it lists (``discoverable``), as full ``Person`` documents, by
   pages. They fill the directory; ``Update(Person)`` keeps them current in between.
 
@@ -32,6 +34,7 @@ from fedi.db import transaction, utcnow
 from fedi.http import Fetcher, RemoteError, Signer
 from fedi.ids import Urls
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, User
+from fedi.services import trust
 from fedi.services.hub_settings import get_setting
 from fedi.services.neighbours import (
     TERRITORY_CONTEXT,
@@ -118,6 +121,9 @@ def apply_links(session: Session, ctx: PublishContext, domain: str,
     if sync is not None:
         sync.links = links
     proposed: list[str] = []
+    if domain not in trust.vouchers(session, ctx.settings):
+        return proposed  # a vouch does not chain: only hubs our admins listed vouch
+    proposed += accept_vouched(session, ctx, [link["domain"] for link in links])
     if not get_setting(session, "propose_adjacent"):
         return proposed
     for link in links:
@@ -128,6 +134,21 @@ def apply_links(session: Session, ctx: PublishContext, domain: str,
             request_link(session, ctx, other, source="mesh")
             proposed.append(other)
     return proposed
+
+
+def accept_vouched(session: Session, ctx: PublishContext, domains: list[str]) -> list[str]:
+    """Accept the waiting requests of hubs that are now vouched for and border us (their
+    request may have come before the voucher told us of them). Their territory is the one
+    of their own ``/actor``, read when their signature was verified."""
+    accepted = []
+    for other in domains:
+        row = find_row(session, other)
+        if row is None or row.state != "pending":
+            continue
+        if trust.links_automatically(session, ctx.settings, other, row.territory or []):
+            request_link(session, ctx, other, source="vouch")
+            accepted.append(other)
+    return accepted
 
 
 def apply_members(session: Session, domain: str, items: list[Any]) -> int:

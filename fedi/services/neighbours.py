@@ -10,9 +10,9 @@ One ``neighbours`` row per other hub, seen from here:
 - ``refused``: an admin of ours refused or unlinked it; never proposed again.
 - ``unlinked`` / ``rejected``: it unlinked us / refused us; it may ask again.
 
-A Follow is accepted at once when we list the hub (``requested``, or ``federation.neighbours``)
-or, with the ``auto_link_adjacent`` setting, when its territory borders ours. Everything is
-sent through ``outbox.publish`` to the other hub's ``/actor/inbox`` and goes out with the
+A Follow is accepted at once when we asked the hub ourselves (``requested``) or when
+``fedi.services.trust`` says so: an admin listed it, or it borders us and a hub our admins
+listed vouches for it. Everything else waits for an admin. Everything is sent through ``outbox.publish`` to the other hub's ``/actor/inbox`` and goes out with the
 delivery worker; unlinking drops what is still queued for the hub and sends an Undo.
 """
 
@@ -25,12 +25,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, Status, TimelineEntry
+from fedi.services import trust
 from fedi.services.accounts import ensure_instance_actor
-from fedi.services.hub_settings import get_setting
-from fedi.services.territory import adjacent_to_us, clean_territory
+from fedi.services.territory import clean_territory
 from fedi.vocab import build
 from fedi.vocab.context import AS
 from fedi.vocab.parse import get_id, host_of
@@ -41,7 +42,6 @@ from outbox.queue import drop_for_domain, enqueue_deliveries
 TERRITORY_CONTEXT: list[Any] = [AS, {"voisins": "https://voisins.social/ns#",
                                      "territory": "voisins:territory"}]
 ENDED = ("refused", "unlinked", "rejected")
-MAX_PENDING = 100
 
 
 class LinkError(ValueError):
@@ -279,11 +279,8 @@ def _accept_follow(session: Session, ctx: PublishContext, row: Neighbour, follow
 
 
 def wants_link(session: Session, ctx: PublishContext, domain: str, territory: list[str]) -> bool:
-    """Would we accept a link from this hub without an admin?"""
-    if domain in ctx.settings.neighbours:
-        return True
-    return bool(get_setting(session, "auto_link_adjacent")) and adjacent_to_us(ctx.settings,
-                                                                              territory)
+    """Would we accept a link from this hub without an admin (``fedi.services.trust``)?"""
+    return trust.links_automatically(session, ctx.settings, domain, territory)
 
 
 def receive_follow(session: Session, ctx: PublishContext, sender: Actor,
@@ -296,8 +293,10 @@ def receive_follow(session: Session, ctx: PublishContext, sender: Actor,
         row.territory = territory
     if row.state == "refused":
         return "refused"
-    if row.state in ("requested", "linked") or wants_link(session, ctx, row.domain,
-                                                          row.territory or []):
+    # A hub we asked ourselves is accepted, except one the mesh proposed: the territory a
+    # voucher gave for it was a claim, so the trust rule is checked again with its own.
+    asked = row.state == "linked" or (row.state == "requested" and row.source != "mesh")
+    if asked or wants_link(session, ctx, row.domain, row.territory or []):
         _accept_follow(session, ctx, row, doc["id"])
         return row.state
     row.state = "pending"
@@ -306,23 +305,35 @@ def receive_follow(session: Session, ctx: PublishContext, sender: Actor,
     return "pending"
 
 
-def record_pending(session: Session, domain: str, follow_id: str, territory: list[str]) -> str:
-    """A Follow from a hub we do not know, not checked (nothing fetched): kept for admins.
+def receive_link_request(session: Session, settings: Settings, domain: str, follow_id: str,
+                         territory: list[str]) -> str:
+    """A Follow of our ``/actor`` by a hub that may not sign to us yet, its signature
+    verified and ``territory`` read from its own ``/actor``. Returns what becomes of it:
 
-    Approving it sends our own Follow, which the other hub must accept with a signature, so
-    a forged request can never make a link by itself.
+    - ``accept``: trusted (listed, or vouched for and bordering): the hub may now sign to
+      us (``requested``) and the inbox worker accepts the Follow and sends ours;
+    - ``pending``: kept for our admins; ``full``: the waiting list is full (caps);
+    - ``refused``: an admin of ours refused it before.
+
+    Approving a pending request sends our own Follow, which the other hub must answer with
+    a signature.
     """
+    trust.drop_expired(session, settings)
     row = find_row(session, domain, lock=True)
     if row is not None and row.state == "refused":
         return "refused"
-    if row is None:
-        waiting = session.scalar(select(Neighbour.id).where(Neighbour.state == "pending")
-                                 .offset(MAX_PENDING - 1).limit(1))
-        if waiting is not None:
-            return "full"
-        row = get_or_create_row(session, domain, state="pending", source="remote")
-    if row.state in ("requested", "linked"):
-        return row.state  # not reached: those go through the verified inbox
+    if row is not None and row.state in ("requested", "linked"):
+        return "accept"  # we asked it meanwhile: the inbox takes it from here
+    if trust.links_automatically(session, settings, domain, territory):
+        row = get_or_create_row(session, domain, state="requested", source="vouch")
+        row.state = "requested"
+        row.territory = territory
+        row.updated_at = utcnow()
+        return "accept"
+    if (row is None or row.state != "pending") and trust.room_for_request(
+            session, settings, domain) is not None:
+        return "full"
+    row = get_or_create_row(session, domain, state="pending", source="remote")
     row.state = "pending"
     row.follow_in_uri = follow_id
     row.territory = territory

@@ -10,11 +10,11 @@ from starlette.routing import Route
 from fedi.convert.model_to_ap import instance_actor, person
 from fedi.models import Actor
 from fedi.services.accounts import ensure_instance_actor, find_local_actor
+from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
 from fedi.web.html_links import html_view
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
-from inbox.verify import RequestRejected
 
 
 async def get_instance_actor(request: Request) -> Response:

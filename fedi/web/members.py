@@ -31,11 +31,11 @@ from fedi.services.registration import (
 )
 from fedi.services.territory import city_for
 from fedi.services.trades import label, list_trades
+from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
 from fedi.web.pages import pick_language
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import Hub, hub_of
-from inbox.verify import RequestRejected
 
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                 "Referrer-Policy": "no-referrer", "Vary": "Accept-Language"}

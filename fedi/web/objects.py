@@ -14,11 +14,11 @@ from fedi.services.accounts import find_local_actor
 from fedi.services.events import ap_object
 from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
+from fedi.verification import RequestRejected
 from fedi.vocab.context import AS, accepts_activitypub
 from fedi.web.html_links import html_view
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import hub_of
-from inbox.verify import RequestRejected
 
 PAGE = 20
 

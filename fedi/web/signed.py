@@ -1,70 +1,29 @@
 """Authorized fetch: every ActivityPub GET but /actor and discovery must be signed by an
-allowed hub. Responses that depend on the signature are private and vary on it."""
+allowed hub. Responses that depend on the signature are private and vary on it.
+
+The signature itself is checked by ``fedi.verification`` (the same path as the inbox);
+this module only binds it to a Starlette request and shapes the answers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fedi.models import Neighbour
+from fedi.verification import RequestRejected, VerifiedRequest
 from fedi.vocab.context import ACTIVITY_JSON
-from fedi.web.state import Hub, hub_of
-from inbox.verify import RequestRejected, VerifiedRequest, header_view, verify_signed_request
+from fedi.web.state import hub_of
 
 PRIVATE_HEADERS = {"Cache-Control": "private", "Vary": "Signature, Signature-Input, Accept"}
 
 
-def request_target(request: Request) -> str:
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    target = raw_path.decode("latin-1")
-    query = request.scope.get("query_string", b"")
-    return f"{target}?{query.decode('latin-1')}" if query else target
-
-
-def request_url(request: Request) -> str:
-    hub = hub_of(request)
-    return f"{hub.urls.base}{request_target(request)}"
-
-
 async def verify(request: Request, body: bytes = b"") -> VerifiedRequest:
-    """The verified signer of this request, or RequestRejected (401/403/400 with a reason)."""
-    hub = hub_of(request)
-    assert hub.keystore is not None
-    headers = header_view(request.scope["headers"])
-    try:
-        return await _verify(request, hub, headers, body)
-    except RequestRejected as exc:
-        if exc.status == 403 and exc.domain and request.method == "GET" and was_unlinked(
-                hub, exc.domain):
-            # A hub whose link ended finds nothing here any more: 404, as for anything it
-            # may not see (issue: "unlinking: inbox 403, fetch 404").
-            raise RequestRejected(404, "not found") from None
-        raise
-
-
-def was_unlinked(hub: Hub, domain: str) -> bool:
-    with hub.read_sessions() as session:
-        state = session.scalar(select(Neighbour.state).where(Neighbour.domain == domain))
-    return state in ("unlinked", "refused", "rejected")
-
-
-async def _verify(request: Request, hub: Hub, headers: dict[str, str],
-                  body: bytes) -> VerifiedRequest:
-    return await verify_signed_request(
-        request.method,
-        request_target(request),
-        request_url(request),
-        headers,
-        body,
-        keystore=hub.keystore,
-        is_allowed=hub.peers.is_allowed,
-        local_domain=hub.settings.domain,
-        now=datetime.now(UTC),
-    )
+    """The verified signer of this request, or RequestRejected (401/403/404/400 with a
+    reason)."""
+    verifier = hub_of(request).verifier
+    assert verifier is not None
+    return await verifier.verify(request.scope, body)
 
 
 def rejected(exc: RequestRejected) -> Response:

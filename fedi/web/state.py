@@ -16,6 +16,7 @@ from fedi.ids import Urls
 from fedi.keystore import KeyStore
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
+from fedi.verification import RequestVerifier
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Hub:
     resolver: ActorResolver | None = None
     signer: Signer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    verifier: RequestVerifier | None = None  # signed requests, inbox and GETs alike
 
 
 def hub_of(request: Request) -> Hub:

@@ -63,7 +63,15 @@ def test_lookup__linked_hub_fetches_member_with_signature(
     assert refused.returncode == 2
     assert "403" in refused.stderr
     assert stored_actor(c, f"{b.base}/users/bob") is None
-    assert stored_actor(b, f"{c.base}/actor") is None  # B never fetched from C
+    # B fetched nothing from C but C's /actor, to verify C's link request (which then
+    # waits for B's admins): never the actor of a refused GET.
+    engine = make_engine(b.settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            from_c = set(session.scalars(select(Actor.uri).where(Actor.domain == c.domain)))
+    finally:
+        engine.dispose()
+    assert from_c <= {f"{c.base}/actor"}
 
 
 def test_lookup__refuses_hub_not_allowed_locally(make_hub: Callable[..., HubProcess]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -16,7 +17,7 @@ from fedi.app import create_app
 from fedi.config import Settings, load_settings, render_config
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.ids import Urls, new_id
-from fedi.keys import generate_private_key_pem
+from fedi.keys import generate_private_key_pem, public_pem_from_private
 from fedi.migrate import upgrade
 from fedi.models import Delivery, Neighbour, OutboxActivity
 from fedi.peers import Peers
@@ -40,7 +41,8 @@ def settings(tmp_path: Path, database_url: str) -> Iterator[Settings]:
     yield loaded
 
 
-def link_request(territory: list[str], *, kind: str = "Follow") -> tuple[bytes, dict[str, str]]:
+def link_request(territory: list[str], *, kind: str = "Follow",
+                 key: str = KEY) -> tuple[bytes, dict[str, str]]:
     doc = {"@context": "https://www.w3.org/ns/activitystreams",
            "id": f"https://{STRANGER}/actor/follows/{new_id()}", "type": kind,
            "actor": f"https://{STRANGER}/actor", "object": "https://onze.test/actor",
@@ -48,7 +50,7 @@ def link_request(territory: list[str], *, kind: str = "Follow") -> tuple[bytes, 
     body = json.dumps(doc).encode()
     headers = sign_request("POST", "https://onze.test/actor/inbox",
                            headers={"Content-Type": "application/activity+json"}, body=body,
-                           private_key_pem=KEY, key_id=f"https://{STRANGER}/actor#main-key",
+                           private_key_pem=key, key_id=f"https://{STRANGER}/actor#main-key",
                            now=datetime.now(UTC))
     return body, headers
 
@@ -82,27 +84,56 @@ def cli(settings: Settings, *args: str) -> int:
     return main(["--config", settings.config_path, *args])
 
 
-def test_stranger__link_request_waits_unverified_and_nothing_is_fetched(settings: Settings) -> None:
+def stranger_actor(territory: list[str]) -> dict[str, object]:
+    uri = f"https://{STRANGER}/actor"
+    return {"@context": ["https://www.w3.org/ns/activitystreams"], "id": uri,
+            "type": "Application", "preferredUsername": STRANGER, "inbox": f"{uri}/inbox",
+            "territory": territory,
+            "publicKey": {"id": f"{uri}#main-key", "owner": uri,
+                          "publicKeyPem": public_pem_from_private(KEY)}}
+
+
+def serve_stranger(hub, territory: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Answer the hub's outgoing requests as the stranger's server would; returns the
+    list of URLs fetched."""
+    fetched: list[str] = []
+
+    async def fake(request, **kwargs):  # type: ignore[no-untyped-def]
+        fetched.append(str(request.url))
+        if str(request.url) == f"https://{STRANGER}/actor":
+            return httpx.Response(200, json=stranger_actor(territory), request=request,
+                                  headers={"Content-Type": "application/activity+json"})
+        return httpx.Response(404, request=request)
+
+    hub.fetcher.client.send = fake
+    return fetched
+
+
+def test_stranger__link_request_verified_then_waits(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         hub = client.app.state.hub  # type: ignore[attr-defined]
-        fetched: list[str] = []
-        original = hub.fetcher.client.send
-
-        async def spy(request, **kwargs):  # type: ignore[no-untyped-def]
-            fetched.append(str(request.url))
-            return await original(request, **kwargs)
-
-        hub.fetcher.client.send = spy
-        # Anything but a link request from a hub we do not know: refused, as before.
+        fetched = serve_stranger(hub, ["75001"])
+        # Anything but a link request from a hub we do not know: refused, nothing fetched.
         body, headers = link_request(["75001"], kind="Create")
         assert client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"}
                            ).status_code == 403
-        # A link request from a hub that does not border us: kept for the admins, 202.
-        body, headers = link_request(["75001"])
+        assert fetched == []
+        # A link request signed with another key: its /actor is fetched (that one URL),
+        # the signature fails, nothing is stored.
+        body, headers = link_request(["75012"], key=generate_private_key_pem())
         answer = client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"})
-        assert answer.status_code == 202
+        assert answer.status_code == 401, answer.text
+        assert rows(settings) == []
+        assert fetched == [f"https://{STRANGER}/actor"]
+        hub.extras["link_verifications"].clear()  # the once-per-10-s throttle
+        # Signed by the stranger, claiming to border us (its /actor says 75001): it is
+        # kept for the admins, 202, and that one URL is all we fetched.
+        body, headers = link_request(["75012"])
+        answer = client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"})
+        assert answer.status_code == 202, answer.text
         assert rows(settings) == [(STRANGER, "pending", "remote")]
-        assert fetched == []  # a stranger cannot make us fetch anything this way
+        assert set(fetched) == {f"https://{STRANGER}/actor"}
+        assert queued(settings) == []  # no Accept, no Follow: an admin decides
         # Its members still cannot deliver to us.
         body, headers = link_request(["75001"], kind="Create")
         assert client.post("/inbox", content=body, headers={**headers, "Host": "onze.test"}
@@ -117,6 +148,7 @@ def test_stranger__link_request_waits_unverified_and_nothing_is_fetched(settings
     assert not peers.is_allowed(STRANGER) and peers.may_contact(STRANGER)
     engine.dispose()
     with TestClient(create_app(settings)) as client:
+        serve_stranger(client.app.state.hub, ["75001"])  # type: ignore[attr-defined]
         body, headers = link_request(["75001"])
         again = client.post("/actor/inbox", content=body, headers={**headers, "Host": "onze.test"})
         assert again.status_code == 403 and "declined" in again.json()["error"]
@@ -124,6 +156,7 @@ def test_stranger__link_request_waits_unverified_and_nothing_is_fetched(settings
 
 def test_admin_approves_a_waiting_request(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
+        serve_stranger(client.app.state.hub, ["75008"])  # type: ignore[attr-defined]
         body, headers = link_request(["75008"])
         assert client.post("/actor/inbox", content=body,
                            headers={**headers, "Host": "onze.test"}).status_code == 202

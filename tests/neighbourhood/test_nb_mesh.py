@@ -1,6 +1,6 @@
 """Four real hubs for the 11th, 12th, 20th and 1st arrondissements. Each operator adds only
-the 12th. 11–12 and 20–12 link (they border), 1–12 waits for an admin (they do not), the
-mesh links 11–20 through 12 by itself, and 1 links with nobody. Then: who sees a
+the 12th, whose admin approves 11 and 20 (1 waits), the mesh links 11–20 through 12 by
+itself (12 vouches for each), and 1 links with nobody until approved. Then: who sees a
 neighbourhood post, a hub post that never leaves, the directory, and an unlink that
 takes effect at once."""
 
@@ -26,7 +26,6 @@ from support.world import actor, hub_session, query
 from fedi.db import make_engine, make_sessionmaker
 from fedi.ids import new_id
 from fedi.models import (
-    Actor,
     Delivery,
     DirectoryListing,
     NeighbourSync,
@@ -99,17 +98,22 @@ def post(hub: HubProcess, username: str, text: str, visibility: str) -> str:
 def test_mesh_of_four_hubs(paris: dict[str, HubProcess]) -> None:
     onze, douze, vingt, un = paris["onze"], paris["douze"], paris["vingt"], paris["un"]
 
-    # 11–12 and 20–12 border each other: accepted without an admin.
+    # 12 listed nobody: bordering or not, every request waits for its admins (a territory
+    # is a claim, not a credential), after 12 verified its signature.
+    for hub in (onze, vingt, un):
+        wait_for(lambda hub=hub: link_state(douze, hub) == "pending",
+                 what=f"{hub.name}'s request to wait at 12")
+        assert link_state(hub, douze) == "requested"
+    # 12's admin approves 11 and 20 (they border 12), not 1 (yet).
+    for hub in (onze, vingt):
+        assert "approved" in douze.cli("neighbours", "approve", hub.domain).stdout
     wait_for(lambda: linked(onze, douze) and linked(vingt, douze), timeout=30,
              what="11–12 and 20–12 to link")
-    # Through 12, 11 and 20 find each other (their territories border) and link by themselves.
+    # Through 12, which each of them listed, 11 and 20 find each other (their territories
+    # border) and link by themselves: 12 vouches for each to the other.
     wait_for(lambda: linked(onze, vingt), timeout=30, what="the mesh to link 11–20")
     assert {link_row(onze, vingt).source, link_row(vingt, onze).source} & {"mesh"}
-    # 1 does not border 12: its request waits for 12's admins, and 12 fetched nothing from 1.
-    wait_for(lambda: link_state(douze, un) == "pending", what="1's request to wait at 12")
-    assert link_state(un, douze) == "requested"
-    assert query(douze, lambda s: s.scalar(select(Actor).where(
-        Actor.uri == f"{un.base}/actor"))) is None
+    assert link_state(douze, un) == "pending"
     for hub in (onze, vingt):
         assert link_state(hub, un) is None and link_state(un, hub) is None
     assert query(un, lambda s: s.scalar(select(func.count()).select_from(DirectoryListing))) == 0

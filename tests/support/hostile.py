@@ -405,7 +405,8 @@ def activity(actor: FakeActor, type_: str, obj: Any, *, to: Iterable[str] = (),
 
 
 def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
-              users: Iterable[str] = (), allow: Iterable[str] = ()) -> HubProcess:
+              users: Iterable[str] = (), allow: Iterable[str] = (),
+              extra_config: str = "", federation: str = "") -> HubProcess:
     """A real ``voisins serve`` on a loopback address of its own: configured, migrated, with
     members, listing ``allow`` as neighbours, started.
 
@@ -415,13 +416,15 @@ def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
     host = f"127.0.3.{next(_hub_hosts) % 240 + 10}"
     workdir.mkdir(parents=True, exist_ok=True)
     hub = HubProcess(name=name, host=host, port=free_port(host), workdir=workdir,
-                     database_url=database_url or f"sqlite:///{workdir / (name + '.db')}")
+                     database_url=database_url or f"sqlite:///{workdir / (name + '.db')}",
+                     extra_config=extra_config)
     hub.write_config()
     text = hub.config_path.read_text(encoding="utf-8")
     listed = ", ".join(json.dumps(d) for d in allow)
     assert "neighbours = []" in text
-    hub.config_path.write_text(text.replace("neighbours = []", f"neighbours = [{listed}]", 1),
-                               encoding="utf-8")
+    # ``federation``: more lines for the [federation] table; ``extra_config``: more tables.
+    hub.config_path.write_text(text.replace("neighbours = []", f"neighbours = [{listed}]\n"
+                                            f"{federation}", 1), encoding="utf-8")
     assert set(hub.settings().neighbours) == set(allow)
     hub.migrate()
     for user in users:
