@@ -400,6 +400,19 @@ def _check_quickstart_port(settings: Settings, port: int | None) -> None:
             f"on port {written}, not {port}: drop --port, or start again in an empty folder")
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """SQLite's online backup of the hub's database into a new file, hub running or not."""
+    from fedi.backup import BackupError, backup_sqlite
+
+    settings = _settings(args)
+    try:
+        size = backup_sqlite(settings.database_url, Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote {args.path} ({size} bytes)")
+    return 0
+
+
 def _federated(args: argparse.Namespace, what: str,
                work: Callable[[Hub], Awaitable[dict[str, Any]]]) -> int:
     """Run ``work`` with this hub's signer and guarded client; print its JSON answer."""
@@ -486,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run the inbox and delivery workers only")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("backup", help="copy a SQLite database while the hub runs")
+    p.add_argument("path", metavar="PATH", help="a new file")
+    p.set_defaults(func=cmd_backup)
 
     users = sub.add_parser("users", help="manage members").add_subparsers(dest="action", required=True)
     p = users.add_parser("create", help="create a member")
