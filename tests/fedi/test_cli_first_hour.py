@@ -14,7 +14,8 @@ from fedi.config import load_settings
 def run(cwd: Path, *args: str, **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")}
     return subprocess.run([sys.executable, "-m", "fedi.cli", *args], text=True, cwd=cwd,
-                          env=env, timeout=120, **{"capture_output": True, **kw})
+                          env=env, timeout=120, check=False,
+                          **{"capture_output": True, **kw})
 
 
 def test_init__port_comes_from_the_domain_unless_given(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def trust(ca: Path) -> ssl.SSLContext:
 def deploy_nginx_site(port: int, hub_port: int, cert: Path, key: Path) -> str:
     """The nginx site of docs/deploy.md with this test's port, certificate and hub port."""
     text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    block = re.search(r"```nginx\n(.*?)```", text, re.S)
+    block = re.search(r"```nginx\n(.*?)```", text, re.DOTALL)
     assert block is not None, "docs/deploy.md lost its nginx configuration"
     site = block.group(1).split("server {\n    listen 80;")[0]  # no port-80 redirect here
     assert "proxy_set_header Host $http_host;" in site
@@ -87,9 +87,9 @@ def nginx_in_front(tmp_path: Path) -> Iterator[Callable[[int], tuple[int, Path]]
             f"error_log {work / 'error.log'} warn;\nevents {{ worker_connections 128; }}\n"
             f"http {{\naccess_log {work / 'access.log'};\n{temps}"
             f"{deploy_nginx_site(port, hub_port, cert, key)}\n}}\n", encoding="utf-8")
-        log = open(work / "stderr.log", "wb")
-        proc = subprocess.Popen([binary, "-p", str(work), "-e", str(work / "error.log"),
-                                 "-c", str(work / "nginx.conf")], stdout=log, stderr=log)
+        with open(work / "stderr.log", "wb") as log:
+            proc = subprocess.Popen([binary, "-p", str(work), "-e", str(work / "error.log"),
+                                     "-c", str(work / "nginx.conf")], stdout=log, stderr=log)
         procs.append(proc)
 
         def listening() -> bool:

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
+from support.hubs import HubProcess
+from support.tls import make_ca_and_cert
 
 from fedi.db import make_engine, make_sessionmaker
 from fedi.models import Actor
-from support.hubs import HubProcess
-from support.tls import make_ca_and_cert
 
 
 def neighbours(*domains: str) -> str:
