@@ -21,6 +21,7 @@ from fedi.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
     Settings,
+    domain_port,
     load_settings,
     normalize_domain,
     render_config,
@@ -78,6 +79,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         allow_http=args.allow_http,
         allow_private_addresses=args.allow_private_addresses,
+        port=args.port or domain_port(domain) or 8000,  # --port, else the domain's, else 8000
     )
     path.write_text(text, encoding="utf-8")
     load_settings(str(path))  # validate what we wrote (territory codes, …)
@@ -372,14 +374,17 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     """Init (if needed), migrate, make an admin, serve: the README's first command."""
     path = Path(args.config or DEFAULT_CONFIG_PATH)
     if not path.exists():
+        port = args.port or 8000
         path.write_text(
-            render_config(domain=f"127.0.0.1:{args.port}", name="Voisins (local)", scheme="http",
-                          territory=["75011"], database_url="sqlite:///voisins.db"),
+            render_config(domain=f"127.0.0.1:{port}", name="Voisins (local)", scheme="http",
+                          territory=["75011"], database_url="sqlite:///voisins.db", port=port),
             encoding="utf-8",
         )
         print(f"wrote {path}")
     args.config = str(path)
     settings = _settings(args)
+    _check_quickstart_port(settings, args.port)
+    args.port = args.port or domain_port(settings.domain)  # a local hub listens where its ids say
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -396,6 +401,28 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
         engine.dispose()
     args.host = args.host or "127.0.0.1"
     return cmd_serve(args)
+
+
+def _check_quickstart_port(settings: Settings, port: int | None) -> None:
+    """An existing local hub's ids carry its port: serving on another one breaks them."""
+    written = domain_port(settings.domain)
+    if port is not None and written is not None and port != written:
+        raise CommandError(
+            f"hub.domain is {settings.domain} in {settings.config_path}, so the hub must listen "
+            f"on port {written}, not {port}: drop --port, or start again in an empty folder")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """SQLite's online backup of the hub's database into a new file, hub running or not."""
+    from fedi.backup import BackupError, backup_sqlite
+
+    settings = _settings(args)
+    try:
+        size = backup_sqlite(settings.database_url, Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote {args.path} ({size} bytes)")
+    return 0
 
 
 def _federated(args: argparse.Namespace, what: str,
@@ -467,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="(testing) peers on loopback or private addresses")
     p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.add_argument("--port", type=int, help="server.port (default: the domain's port, else 8000)")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
@@ -476,12 +504,17 @@ def build_parser() -> argparse.ArgumentParser:
                              ("quickstart", cmd_quickstart, "init, migrate, create an admin, serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default=None)
-        p.add_argument("--port", type=int, default=None if name == "serve" else 8000)
+        p.add_argument("--port", type=int, default=None,
+                       help="default: server.port (quickstart: 8000 for a new hub)")
         p.add_argument("--log-level", default="warning")
         p.set_defaults(func=func)
 
     p = sub.add_parser("worker", help="run the inbox and delivery workers only")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("backup", help="copy a SQLite database while the hub runs")
+    p.add_argument("path", metavar="PATH", help="a new file")
+    p.set_defaults(func=cmd_backup)
 
     users = sub.add_parser("users", help="manage members").add_subparsers(dest="action", required=True)
     p = users.add_parser("create", help="create a member")
@@ -577,10 +610,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_language.localize(parser, lang)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except (ConfigError, CommandError) as exc:
         print(f"voisins: {translate_text(lang, str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``voisins trades list | head``): stop without a traceback. What
+    is still buffered goes to /dev/null, so the interpreter's last flush cannot fail."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fedi.sections import TableError, check_tables
+
 DEFAULT_CONFIG_PATH = "voisins.toml"
 
 _HOST_RE = re.compile(
@@ -79,6 +81,11 @@ def normalize_domain(value: str) -> str:
         if not 0 < port < 65536:
             raise ValueError(f"{value!r} has an invalid port")
     return domain
+
+
+def domain_port(domain: str) -> int | None:
+    """The port written in a ``host:port`` domain, None when there is none."""
+    return int(domain.rsplit(":", 1)[1]) if ":" in domain else None
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -172,6 +179,9 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     server = data.get("server", {})
 
     if "domain" not in hub:
+        if not path:  # no file at all: the operator is not in a hub's folder
+            raise ConfigError("--config", f"no {DEFAULT_CONFIG_PATH} here "
+                                          "(use --config or run voisins init)")
         raise ConfigError("hub.domain", "missing (host[:port] used in every id)")
     try:
         domain = normalize_domain(_as_str("hub.domain", hub["domain"]))
@@ -214,6 +224,10 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     ca_bundle = fed.get("ca_bundle") or None
     if ca_bundle is not None and not Path(_as_str("federation.ca_bundle", ca_bundle)).is_file():
         raise ConfigError("federation.ca_bundle", f"file {ca_bundle} does not exist")
+    try:
+        check_tables(data)  # [api], [delivery], [mesh], [registrations], [territory]
+    except TableError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
 
     forwarded = _trusted_proxies(server.get("forwarded_allow_ips", []))
 
@@ -274,6 +288,7 @@ def render_config(
     database_url: str = "sqlite:///voisins.db",
     allow_http: bool = False,
     allow_private_addresses: bool = False,
+    port: int = 8000,
 ) -> str:
     """The text of a fresh config file, with a new random secret."""
     terr = ", ".join(f'"{c}"' for c in (territory or []))
@@ -299,5 +314,5 @@ def render_config(
         f"allow_private_addresses = {'true' if allow_private_addresses else 'false'}\n\n"
         "[server]\n"
         'host = "127.0.0.1"\n'
-        "port = 8000\n"
+        f"port = {port}\n"
     )

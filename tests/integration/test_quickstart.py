@@ -35,6 +35,7 @@ def test_quickstart__fresh_directory_to_a_running_hub(tmp_path: Path) -> None:
         login = re.search(r"admin login: (\S+@\S+) / (\S+)", out)
         assert login is not None, out
         assert (tmp_path / "voisins.toml").exists() and (tmp_path / "voisins.db").exists()
+        assert f"port = {port}\n" in (tmp_path / "voisins.toml").read_text()  # not 8000
         finger = httpx.get(f"{base}/.well-known/webfinger",
                            params={"resource": f"acct:admin@127.0.0.1:{port}"})
         assert finger.status_code == 200

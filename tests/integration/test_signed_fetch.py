@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
+from support.hubs import HubProcess
+from support.tls import make_ca_and_cert
 
 from fedi.db import make_engine, make_sessionmaker
 from fedi.models import Actor
-from support.hubs import HubProcess
 
 
 def neighbours(*domains: str) -> str:
@@ -85,35 +81,6 @@ def test_lookup__refuses_hub_not_allowed_locally(make_hub: Callable[..., HubProc
     assert "not a linked or allowed hub" in refused.stderr
 
 
-def _make_ca_and_cert(workdir: Path, ip: str) -> tuple[Path, Path, Path]:
-    import ipaddress
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Voisins test CA {ip}")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    ca_path, cert_path, key_path = workdir / "ca.pem", workdir / "cert.pem", workdir / "key.pem"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return ca_path, cert_path, key_path
-
-
 def test_https__hubs_federate_over_tls_with_extra_ca(
     make_hub: Callable[..., HubProcess], tmp_path: Path
 ) -> None:
@@ -122,7 +89,7 @@ def test_https__hubs_federate_over_tls_with_extra_ca(
     b = make_hub("b", scheme="https")
     shared_ca = None
     for h in (a, b):
-        ca, cert, key = _make_ca_and_cert(h.workdir, h.host)
+        ca, cert, key = make_ca_and_cert(h.workdir, h.host)
         shared_ca = shared_ca or tmp_path / "bundle.pem"
         with open(shared_ca, "ab") as bundle:
             bundle.write(ca.read_bytes())
