@@ -88,7 +88,8 @@ def test_profile_changes_keep_the_sign_up_rules(hub: HubProcess) -> None:
         answer = httpx.patch(url, headers=headers, data=body)
         assert answer.status_code == 422, (change, answer.text)
         error = answer.json()
-        assert error["error"].startswith("Validation failed: ") and french in error["error"]
+        # Asked in French (the member's language): the whole message is French.
+        assert error["error"].startswith("La validation a échoué : ") and french in error["error"]
         assert error["details"][field][0]["error"] == code
         english_answer = httpx.patch(url, headers={**headers, "Accept-Language": "en-GB"},
                                      json={"display_name": "Changed", **change})
