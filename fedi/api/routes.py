@@ -29,4 +29,7 @@ def api_routes() -> list[BaseRoute]:
                conversations,
         markers, notifications, search, stubs]
     modules.insert(modules.index(stubs), polls)
+    from fedi.api import media
+
+    modules.insert(modules.index(stubs), media)  # before the stubs' media answers
     return [route for module in modules for route in module.routes]

@@ -41,3 +41,6 @@ __all__ += ["Application", "DirectoryListing", "HubSetting", "Invite", "Neighbou
 from fedi.models.poll import Poll, PollVote
 
 __all__ += ["Poll", "PollVote"]
+from fedi.models.media import MediaAttachment
+
+__all__ += ["MediaAttachment"]

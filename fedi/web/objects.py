@@ -7,9 +7,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fedi.convert.media_entity import with_documents
 from fedi.convert.model_to_ap import note, ordered_collection
 from fedi.models import Actor, Follow, Mention, Status
 from fedi.services.accounts import find_local_actor
+from fedi.services.media import attachments_of
 from fedi.services.polls import with_question
 from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
@@ -59,6 +61,8 @@ async def get_status(request: Request) -> Response:
                 or not can_see(session, viewer, status, is_linked=hub.peers.is_linked)):
             return not_found()
         doc = with_question(session, status, note(status, author, _mentions(session, status)))
+        with_documents(doc, attachments_of(session, [status.id]).get(status.id, []),
+                       hub.urls.base)
     doc["@context"] = "https://www.w3.org/ns/activitystreams"
     return ap_json(doc)
 

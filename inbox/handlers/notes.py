@@ -12,6 +12,7 @@ from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.media import record_remote_attachments
 from fedi.services.polls import (
     VoteError,
     apply_remote_question,
@@ -151,6 +152,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
     replace_tags(s, status, obj.get("tag"))
+    record_remote_attachments(s, status, obj.get("attachment"))
     s.flush()
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
