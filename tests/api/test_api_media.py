@@ -228,3 +228,67 @@ def test_instance_announces_media_limits(world: ApiWorld) -> None:
     assert v2["statuses"]["max_media_attachments"] == 4
     v1 = ok(world.get(None, "/api/v1/instance"))["configuration"]
     assert v1["media_attachments"]["image_size_limit"] == 2 * 1024 * 1024
+
+
+def test_webp_and_gif_are_accepted(world: ApiWorld) -> None:
+    alice = world.member("alice")
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(out, "WEBP")
+    webp = ok(upload(world, alice, out.getvalue(), name="x.jpg", mime="image/jpeg"))
+    assert webp["url"].endswith(".webp")
+    assert fetch(world, webp["url"], alice).headers["content-type"] == "image/webp"
+    out = io.BytesIO()
+    frames = [Image.new("P", (20, 20), i) for i in range(3)]
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    gif = ok(upload(world, alice, out.getvalue(), name="a.gif", mime="image/gif"))
+    assert gif["url"].endswith(".png")  # kept as its first frame
+
+
+def test_remote_cache_keeps_within_budget_and_age(world: ApiWorld, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from fedi.db import utcnow
+    from fedi.media.images import process
+    from fedi.media.storage import LocalStorage
+    from fedi.models import MediaAttachment, Status
+    from fedi.services.media import (
+        evict_remote,
+        mark_fetched,
+        record_remote_attachments,
+        store_files,
+    )
+
+    storage = LocalStorage(str(tmp_path))
+    remote = world.remote("photographe")
+    sid = world.remote_status(remote, "photos", "followers")
+    image = process(png((200, 200)), max_bytes=10**6, max_pixels=10**6)
+    with world.session() as s:
+        rows = record_remote_attachments(s, s.get(Status, sid), [
+            {"type": "Document", "mediaType": "image/png", "url": f"https://x.test/{i}.png",
+             "name": "vue", "focalPoint": [0.1, 5]} for i in range(3)] + [
+            {"type": "Document", "mediaType": "text/html", "url": "https://x.test/a.html"},
+            {"type": "Document", "url": "javascript:alert(1)"}])
+        assert len(rows) == 3 and rows[0].focus_x == 0.1 and rows[0].focus_y == 0.0
+        for age, media in zip((0, 1, 30), rows, strict=True):
+            store_files(storage, media.key, image)
+            mark_fetched(media, image)
+            media.fetched_at = utcnow() - timedelta(days=age, minutes=age)
+        keys = [m.key for m in rows]
+        size = rows[0].stored_bytes
+    with world.session() as s:
+        # The 30-day-old one goes by age, the older of the other two by the budget.
+        assert evict_remote(s, storage, budget_bytes=size + 1, max_age_days=14) == 2
+        left = {m.key: m.fetched_at is not None for m in s.scalars(
+            select(MediaAttachment).where(MediaAttachment.key.in_(keys)))}
+    assert left == {keys[0]: True, keys[1]: False, keys[2]: False}
+    assert storage.get(f"{keys[0]}/original.png") is not None
+    assert storage.get(f"{keys[2]}/original.png") is None
+
+
+def test_storage_refuses_names_not_ours(tmp_path: Path) -> None:
+    from fedi.media.storage import LocalStorage
+
+    storage = LocalStorage(str(tmp_path))
+    for name in ("../../etc/passwd", "a/b.png", "x" * 43 + "/../original.png"):
+        with pytest.raises(ValueError):
+            storage.put(name, b"x", "image/png")
