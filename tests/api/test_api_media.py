@@ -51,9 +51,11 @@ def png_bomb(side: int = 30_000) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiWorld]:
+def world(tmp_path_factory: pytest.TempPathFactory,
+          module_database_url: str) -> Iterator[ApiWorld]:
+    """On SQLite and on PostgreSQL (module_database_url)."""
     path: Path = tmp_path_factory.mktemp("media")
-    w = ApiWorld(f"sqlite:///{path / 'hub.db'}",
+    w = ApiWorld(module_database_url,
                  extra={"media": {"path": str(path / "files"), "max_mb": 2}})
     yield w
     w.close()
