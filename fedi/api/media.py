@@ -24,6 +24,7 @@ from fedi.services.media import (
     own_media,
     parse_focus,
     record_media,
+    release_status_media,
     replace_profile_media,
     store_files,
     update_media,
@@ -141,6 +142,12 @@ async def apply_profile_images(call: Call) -> None:
         image = await processed(call, data, key)
         media = record_media(call.session, call.actor, key, image, role=role)
         replace_profile_media(call.session, storage, call.actor, role, media)
+
+
+async def purge_for_status(call: Call, status_id: int) -> None:
+    """After a local delete: the uploads are released for a redraft under new keys."""
+    _settings, storage = media_of(call.hub)
+    await run_in_threadpool(release_status_media, call.session, storage, status_id)
 
 
 write = endpoint("write:media")

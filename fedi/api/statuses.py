@@ -13,6 +13,7 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.entities import default_privacy
 from fedi.api.errors import ApiError, not_found, unprocessable
+from fedi.api.media import purge_for_status
 from fedi.api.pagination import link_header, page_of
 from fedi.api.params import parse_id
 from fedi.api.polls import poll_error, requested_poll
@@ -137,6 +138,7 @@ async def remove_status(call: Call) -> Any:
     status = own_status(call)
     entity = call.render.status(status, with_text=True)
     delete_status(call.session, call.ctx, call.actor, status)
+    await purge_for_status(call, status.id)
     return entity
 
 

@@ -340,3 +340,21 @@ def profile_urls(session: Session, actors: Sequence[Actor], *, base: str,
             urls[role] = urls[f"{role}_static"] = url
         out[actor.id] = urls
     return out
+
+
+def release_status_media(session: Session, storage: Storage, status_id: int) -> int:
+    """After a local delete, the post's uploads go back to their owner, unattached, so that
+    apps' "delete and redraft" can post them again (as Mastodon does); their files move to
+    a new random key, so every URL handed out for the deleted post answers 404 at once."""
+    rows = list(session.scalars(select(MediaAttachment).where(
+        MediaAttachment.status_id == status_id, MediaAttachment.remote_url.is_(None))))
+    for media in rows:
+        old_names, key = file_names(media), new_key()
+        for name in old_names:
+            data = storage.get(name)
+            if data is not None:
+                storage.put(f"{key}/{name.split('/', 1)[1]}", data, media.content_type or "")
+            storage.delete(name)
+        media.key, media.status_id = key, None
+    session.flush()
+    return len(rows)

@@ -15,7 +15,7 @@ from apiworld import ApiWorld, Member, ok
 from PIL import Image
 from sqlalchemy import select
 
-from fedi.models import OutboxActivity
+from fedi.models import MediaAttachment, OutboxActivity
 
 GPS_IFD = 0x8825
 
@@ -185,6 +185,15 @@ def test_attachments_on_statuses_and_audience(world: ApiWorld) -> None:
     ok(world.client.delete(f"/api/v1/statuses/{status['id']}", headers=alice.headers))
     assert fetch(world, edited["media_attachments"][0]["url"], alice).status_code == 404
     assert fetch(world, edited["media_attachments"][0]["url"]).status_code == 404
+    # ...and the upload is the owner's again for a redraft, under a new URL.
+    redraft = ok(world.post_form(alice, "/api/v1/statuses", {
+        "status": "Ma vitrine", "visibility": "private", "media_ids[]": [ids[1]]}))
+    new_url = redraft["media_attachments"][0]["url"]
+    assert new_url != edited["media_attachments"][0]["url"]
+    assert fetch(world, new_url, follower).status_code == 200
+    assert fetch(world, new_url, stranger).status_code == 404
+    with world.session() as s:
+        assert s.get(MediaAttachment, int(ids[1])).status_id == int(redraft["id"])
 
 
 def test_media_only_post(world: ApiWorld) -> None:
