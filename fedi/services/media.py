@@ -255,6 +255,27 @@ def record_remote_attachments(session: Session, status: Status, items: Any, *,
     return out
 
 
+def replace_remote_attachments(session: Session, status: Status, items: Any) -> None:
+    """An edit of a remote post: when its images changed, the old rows leave the post
+    (no caller may fetch them any more; the cache drops their files by age) and the new
+    ones are recorded."""
+    current = list(session.scalars(select(MediaAttachment).where(
+        MediaAttachment.status_id == status.id).order_by(MediaAttachment.position)))
+    for media in current:
+        media.status_id, media.role = None, "detached"
+    session.flush()
+    fresh = record_remote_attachments(session, status, items)
+    by_url = {m.remote_url: m for m in current if m.extension}
+    for media in fresh:  # same image as before: keep the cached copy under its old key
+        old = by_url.get(media.remote_url)
+        if old is not None:
+            old.status_id, old.role, old.position = status.id, "attachment", media.position
+            old.description, old.focus_x, old.focus_y = (media.description, media.focus_x,
+                                                         media.focus_y)
+            session.delete(media)
+    session.flush()
+
+
 def remote_profile_url(actor: Actor, role: str) -> str | None:
     """The ``icon`` (avatar) or ``image`` (header) URL of a remote actor's document."""
     raw = actor.raw or {}

@@ -12,7 +12,7 @@ from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
-from fedi.services.media import record_remote_attachments
+from fedi.services.media import record_remote_attachments, replace_remote_attachments
 from fedi.services.polls import (
     VoteError,
     apply_remote_question,
@@ -193,6 +193,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     status.edited_at = utcnow()
     status.raw = obj
     replace_tags(ctx.session, status, obj.get("tag"))
+    replace_remote_attachments(ctx.session, status, obj.get("attachment"))
     notify_boosters_of_edit(ctx.session, status)
 
 

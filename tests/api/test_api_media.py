@@ -303,3 +303,21 @@ def test_storage_refuses_names_not_ours(tmp_path: Path) -> None:
     for name in ("../../etc/passwd", "a/b.png", "x" * 43 + "/../original.png"):
         with pytest.raises(ValueError):
             storage.put(name, b"x", "image/png")
+
+
+def test_remote_edit_replaces_attachments(world: ApiWorld) -> None:
+    from fedi.models import MediaAttachment, Status
+    from fedi.services.media import record_remote_attachments, replace_remote_attachments
+
+    remote = world.remote("peintre")
+    sid = world.remote_status(remote, "toiles", "followers")
+    doc = {"type": "Document", "mediaType": "image/png", "url": "https://x.test/1.png"}
+    with world.session() as s:
+        first = record_remote_attachments(s, s.get(Status, sid), [doc])[0].id
+    with world.session() as s:
+        replace_remote_attachments(s, s.get(Status, sid), [
+            {**doc, "url": "https://x.test/2.png", "name": "nouvelle"}])
+    with world.session() as s:
+        rows = s.scalars(select(MediaAttachment).where(MediaAttachment.status_id == sid)).all()
+        assert [m.remote_url for m in rows] == ["https://x.test/2.png"]
+        assert s.get(MediaAttachment, first).status_id is None
