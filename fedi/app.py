@@ -24,6 +24,7 @@ from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
 from fedi.keystore import KeyStore
+from fedi.media.settings import media_settings
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
@@ -33,6 +34,7 @@ from fedi.services.reminders import Reminders
 from fedi.site.routes import routes as site_routes
 from fedi.verification import RequestVerifier
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
+from fedi.web import media as web_media
 from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
 from fedi.web.state import Hub
@@ -45,6 +47,7 @@ from outbox.worker import start_delivery_worker
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("voisins")
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 
 def build_hub(settings: Settings) -> Hub:
@@ -175,8 +178,11 @@ def create_app(settings: Settings) -> Starlette:
         # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *api_routes(), *api_registration.routes,
-                *api_directory.routes, *site_routes, *members.routes, *pages.routes],
-        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
+                *api_directory.routes, *site_routes, *members.routes, *pages.routes,
+                *web_media.routes],
+        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit),
+                    Middleware(BodySizeLimit, upload_paths=UPLOAD_PATHS,
+                               upload_bytes=media_settings(settings).max_bytes + 256 * 1024)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.errors import not_found, unprocessable
+from fedi.api.media import apply_profile_images
 from fedi.api.pagination import link_header, page_of
 from fedi.api.registration import ValidationFailed
 from fedi.api.search import search_accounts
@@ -70,6 +71,7 @@ async def update_credentials(call: Call) -> Any:
     if privacy is not None and (privacy not in FROM_API or privacy == "local"):
         raise unprocessable("source[privacy] must be public, unlisted, private or direct")
     language = source.str("language", max_len=16)
+    await apply_profile_images(call)  # avatar, header (multipart files)
     try:
         update_profile(call.session, call.ctx, actor, changes)
     except ProfileError as exc:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fedi.api.polls import poll_entities
 from fedi.convert import model_to_api as convert
+from fedi.convert.media_entity import attachment
 from fedi.models import (
     Actor,
     Block,
@@ -25,6 +26,7 @@ from fedi.models import (
     User,
     UserSettings,
 )
+from fedi.services.media import attachments_of, profile_urls
 from fedi.services.timelines import count_visible_replies
 from fedi.web.state import Hub
 
@@ -83,11 +85,14 @@ class Renderer:
     def accounts(self, actors: Sequence[Actor]) -> list[dict[str, Any]]:
         missing = [a.id for a in actors if a.id not in self._accounts]
         stats = self.account_stats(missing)
+        pictures = profile_urls(self.session, [a for a in actors if a.id in set(missing)],
+                                base=self.base, secret=self.hub.settings.secret)
         for actor in actors:
             if actor.id not in self._accounts:
                 self._accounts[actor.id] = convert.account(
                     actor, stats.get(actor.id, convert.AccountStats()), base=self.base,
                     local_domain=self.domain)
+                self._accounts[actor.id].update(pictures.get(actor.id, {}))
         return [self._accounts[a.id] for a in actors]
 
     def account(self, actor: Actor) -> dict[str, Any]:
@@ -151,6 +156,7 @@ class Renderer:
         authors = self.actors_by_id(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
         polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
+        media = attachments_of(s, ids)
 
         def one(row: Status) -> dict[str, Any]:
             extras = convert.StatusExtras(
@@ -168,6 +174,9 @@ class Renderer:
                                     with_text=with_text)
             if row.id in polls and reblog is None:
                 entity["poll"] = polls[row.id]
+            if reblog is None:
+                entity["media_attachments"] = [attachment(m, self.base)
+                                               for m in media.get(row.id, [])]
             return entity
 
         return [one(r) for r in rows if r.actor_id in authors]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint
 from fedi.api.entities import Renderer
+from fedi.api.media import media_limits
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
 from fedi.models import Actor, Status, User
 from fedi.services.polls import poll_limits
@@ -26,7 +27,7 @@ SHORT = ("Un réseau privé de voisins professionnels. / A private network of ne
 MEDIA = {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
          "description_limit": 1500}
-STATUSES = {"max_characters": MAX_CHARACTERS, "max_media_attachments": 0,
+STATUSES = {"max_characters": MAX_CHARACTERS, "max_media_attachments": 4,
             "characters_reserved_per_url": 23}
 
 
@@ -74,7 +75,7 @@ async def instance_v1(call: Call) -> Any:
         "thumbnail": None, "languages": ["fr", "en"], "registrations": False,
         "approval_required": mode == "invite+approval", "invites_enabled": mode != "closed",
         "configuration": {"accounts": {"max_featured_tags": 0},
-                          "statuses": STATUSES, "media_attachments": MEDIA,
+                          "statuses": STATUSES, "media_attachments": {**MEDIA, **media_limits(call.hub)},
                           "polls": poll_limits(settings).as_dict()},
         "contact_account": contact,
         "rules": [{"id": i, "text": t} for i, t, _h in RULES],
@@ -100,7 +101,7 @@ async def instance_v2(call: Call) -> Any:
                      "terms_of_service": None},
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
-            "statuses": STATUSES, "media_attachments": MEDIA,
+            "statuses": STATUSES, "media_attachments": {**MEDIA, **media_limits(call.hub)},
             "polls": poll_limits(settings).as_dict(),
             "translation": {"enabled": False},
         },

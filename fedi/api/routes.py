@@ -29,6 +29,9 @@ def api_routes() -> list[BaseRoute]:
                conversations,
         markers, notifications, search, stubs]
     modules.insert(modules.index(stubs), polls)
+    from fedi.api import media
+
+    modules.insert(modules.index(stubs), media)  # before the stubs' media answers
     from fedi.api import articles, events
 
     modules += [events, articles]

@@ -13,12 +13,15 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.entities import default_privacy
 from fedi.api.errors import ApiError, not_found, unprocessable
+from fedi.api.media import purge_for_status
 from fedi.api.pagination import link_header, page_of
+from fedi.api.params import parse_id
 from fedi.api.polls import poll_error, requested_poll
 from fedi.convert.model_to_api import FROM_API, audience_of, status_edit
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, IdempotencyKey, Interaction, Status, StatusEdit, UserSettings
+from fedi.services.media import MediaRefused
 from fedi.services.polls import PollError, PollSpec, poll_limits
 from fedi.services.posting import Draft, PostingError, create_status, delete_status, edit_status
 from fedi.services.timelines import context, find_visible, newest_first, paginate
@@ -42,11 +45,19 @@ def _refuse_unsupported(call: Call) -> PollSpec | None:
     poll = requested_poll(call)
     if poll is not None and p.list("media_ids"):
         raise poll_error(call, PollError("with_media"))
-    if p.list("media_ids"):
-        raise unprocessable("Media attachments are not supported on this hub yet")
     if p.str("scheduled_at", max_len=64):
         raise unprocessable("Scheduled posts are not supported on this hub yet")
     return poll
+
+
+def _media_ids(call: Call) -> list[int] | None:
+    """``media_ids[]`` as ids (None when the request does not mention them)."""
+    if not call.params.has("media_ids"):
+        return None
+    ids = [parse_id(v) for v in call.params.list("media_ids", max_items=10)]
+    if any(i is None for i in ids):
+        raise unprocessable("media_ids must be media attachment ids")
+    return [i for i in ids if i is not None]
 
 
 def _language(call: Call) -> str | None:
@@ -91,12 +102,13 @@ async def post_status(call: Call) -> Any:
                   in_reply_to=parent, spoiler_text=p.str("spoiler_text", "", max_len=500) or "",
                   sensitive=p.bool("sensitive", sensitive_default) or bool(p.str("spoiler_text")),
                   language=_language(call) or (settings.default_language if settings else None),
-                  poll=poll, poll_limits=poll_limits(call.hub.settings))
+                  poll=poll, poll_limits=poll_limits(call.hub.settings),
+                  media_ids=tuple(_media_ids(call) or ()))
     try:
         status = create_status(call.session, call.ctx, call.actor, draft)
     except PollError as exc:
         raise poll_error(call, exc) from None
-    except PostingError as exc:
+    except (PostingError, MediaRefused) as exc:
         raise unprocessable(str(exc)) from None
     if key:
         call.session.add(IdempotencyKey(id=new_id(), user_id=user.id, key=key,
@@ -126,6 +138,7 @@ async def remove_status(call: Call) -> Any:
     status = own_status(call)
     entity = call.render.status(status, with_text=True)
     delete_status(call.session, call.ctx, call.actor, status)
+    await purge_for_status(call, status.id)
     return entity
 
 
@@ -140,10 +153,11 @@ async def update_status(call: Call) -> Any:
         edit_status(call.session, call.ctx, call.actor, status, text,
                     spoiler_text=p.str("spoiler_text", max_len=500),
                     sensitive=p.bool("sensitive") if p.has("sensitive") else None,
-                    poll=poll, change_poll=True, poll_limits=poll_limits(call.hub.settings))
+                    poll=poll, change_poll=True, poll_limits=poll_limits(call.hub.settings),
+                    media_ids=_media_ids(call))
     except PollError as exc:
         raise poll_error(call, exc) from None
-    except PostingError as exc:
+    except (PostingError, MediaRefused) as exc:
         raise unprocessable(str(exc)) from None
     if p.has("language"):
         status.language = _language(call)

@@ -18,6 +18,7 @@ from fedi.convert.model_to_ap import person
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor
+from fedi.services.media import with_profile_images
 from fedi.services.posting import render_text
 from fedi.services.registration import check_postal_code, check_trade, trade_taken
 from fedi.services.trades import TradeTaken
@@ -104,6 +105,7 @@ def update_profile(session: Session, ctx: PublishContext, actor: Actor,
     actor.updated_at = utcnow()
     session.flush()
     doc = {k: v for k, v in person(actor, ctx.urls).items() if k != "@context"}
+    with_profile_images(session, doc, actor, ctx.urls.base)
     linked = sorted(d for d in ctx.linked_domains() if d != ctx.settings.domain)
     update = build.activity("Update", f"{actor.uri}#updates/{new_id()}", actor.uri, doc,
                             to=[actor.followers_url or ""],

@@ -36,6 +36,7 @@ from fedi.ids import Urls
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, User
 from fedi.services import trust
 from fedi.services.hub_settings import get_setting
+from fedi.services.media import with_profile_images
 from fedi.services.neighbours import (
     TERRITORY_CONTEXT,
     find_row,
@@ -86,7 +87,8 @@ def members_collection(session: Session, urls: Urls, page: int | None) -> dict[s
         return doc
     rows = list(session.scalars(listed_members(session).order_by(Actor.id)
                                 .offset((page - 1) * MEMBERS_PAGE).limit(MEMBERS_PAGE + 1)))
-    items = [person(actor, urls) for actor in rows[:MEMBERS_PAGE]]
+    items = [with_profile_images(session, person(actor, urls), actor, urls.base)
+             for actor in rows[:MEMBERS_PAGE]]
     doc = ordered_collection(f"{base}?page={page}", items)
     doc["type"] = "OrderedCollectionPage"
     doc["partOf"] = base

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -12,6 +13,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from fedi.convert.media_entity import with_documents
 from fedi.convert.model_to_ap import note, tombstone
 from fedi.db import utcnow
 from fedi.ids import new_id
@@ -25,6 +27,7 @@ from fedi.models import (
     TimelineEntry,
     Tombstone,
 )
+from fedi.services.media import attach_media, attachments_of
 from fedi.services.polls import (
     MASTODON_LIMITS,
     PollLimits,
@@ -66,6 +69,7 @@ class Draft:
     title: str | None = None  # an Article when set
     poll: PollSpec | None = None  # a Question when set (checked against poll_limits)
     poll_limits: PollLimits = MASTODON_LIMITS
+    media_ids: tuple[int, ...] = ()  # the author's uploads (fedi.services.media)
 
 
 def find_mentions(session: Session, text: str, local_domain: str) -> list[Actor]:
@@ -169,7 +173,7 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
     """Store a local status, fan it out here, and queue its deliveries (one transaction)."""
     text = draft.text or ""
     limit = MAX_ARTICLE_CHARS if draft.title else MAX_CHARS
-    if not text.strip():
+    if not text.strip() and not draft.media_ids:
         raise PostingError("text can't be blank")
     if len(text) > limit:
         raise PostingError(f"text is over {limit} characters")
@@ -214,8 +218,10 @@ def create_status(session: Session, ctx: PublishContext, author: Actor, draft: D
     session.add(status)
     session.flush()
     _store_mentions_and_tags(session, status, mentions, text)
+    attached = attach_media(session, author, status, draft.media_ids)
     fan_out_status(session, status, [m.id for m in mentions if m.local])
-    obj = note(status, author, mentions, hashtags(text))
+    obj = with_documents(note(status, author, mentions, hashtags(text)), attached,
+                         ctx.urls.base)
     if draft.poll is not None:
         poll = create_poll(session, status, poll_options, expires_at=poll_end,
                            multiple=draft.poll.multiple, hide_totals=draft.poll.hide_totals)
@@ -234,7 +240,8 @@ def _mentions_of(session: Session, status: Status) -> list[Actor]:
 def edit_status(session: Session, ctx: PublishContext, author: Actor, status: Status,
                 text: str, *, spoiler_text: str | None = None,
                 sensitive: bool | None = None, poll: PollSpec | None = None,
-                change_poll: bool = False, poll_limits: PollLimits = MASTODON_LIMITS) -> Status:
+                change_poll: bool = False, poll_limits: PollLimits = MASTODON_LIMITS,
+                media_ids: Sequence[int] | None = None) -> Status:
     """Edit a local status; the Update goes only to the original recipients.
     ``change_poll``: the edit sets its poll to ``poll`` (None removes it, as Mastodon does)."""
     if status.actor_id != author.id or not status.local or status.deleted_at is not None:
@@ -242,7 +249,9 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     if status.type in ("Event", "Article"):
         raise PostingError(f"edit this {status.type.lower()} through /api/v1/"
                            f"{'events' if status.type == 'Event' else 'articles'}")
-    if not text.strip() or len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS):
+    if len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS) or not (
+            text.strip() or media_ids or (media_ids is None and attachments_of(
+                session, [status.id]))):
         raise PostingError("text is blank or too long")
     session.add(StatusEdit(id=new_id(), status_id=status.id, content=status.content,
                            spoiler_text=status.spoiler_text, sensitive=status.sensitive))
@@ -262,7 +271,11 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     session.execute(delete(Tag).where(Tag.status_id == status.id))
     for name in hashtags(text):
         session.add(Tag(id=new_id(), status_id=status.id, name=name))
+    if media_ids is not None:
+        attach_media(session, author, status, media_ids)
     obj = with_question(session, status, note(status, author, mentions, hashtags(text)))
+    obj = with_documents(obj, attachments_of(session, [status.id]).get(status.id, []),
+                         ctx.urls.base)
     doc = build.activity("Update", f"{status.uri}/edits/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])
     publish(session, ctx, author, doc, federate=status.visibility != "hub")

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from fedi.convert.model_to_ap import instance_actor, person
 from fedi.models import Actor
 from fedi.services.accounts import ensure_instance_actor, find_local_actor
+from fedi.services.media import with_profile_images
 from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
 from fedi.web.html_links import html_view
@@ -38,9 +39,10 @@ async def get_person(request: Request) -> Response:
         return rejected(exc)
     with hub.read_sessions() as session:
         actor = find_local_actor(session, request.path_params["username"])
-    if actor is None:
-        return not_found()
-    return ap_json(person(actor, hub.urls))
+        if actor is None:
+            return not_found()
+        doc = with_profile_images(session, person(actor, hub.urls), actor, hub.urls.base)
+    return ap_json(doc)
 
 
 routes = [

@@ -16,12 +16,16 @@ class BodyTooLarge(Exception):
 class BodySizeLimit:
     """413 when Content-Length says too much, or when the streamed body grows past it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
+                 upload_paths: tuple[str, ...] = (), upload_bytes: int = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # File uploads (media, avatars) get their own, larger cap on these exact paths.
+        self.upload_paths = frozenset(upload_paths)
+        self.upload_bytes = max(upload_bytes, max_bytes)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"error": f"request body over {self.max_bytes} bytes"}).encode()
+    async def _reject(self, send: Send, limit: int) -> None:
+        body = json.dumps({"error": f"request body over {limit} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -31,10 +35,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = (self.upload_bytes if scope.get("path", "") in self.upload_paths
+                 else self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._reject(send)
+                if not value.isdigit() or int(value) > limit:
+                    await self._reject(send, limit)
                     return
         seen = 0
         started = False
@@ -44,7 +50,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge()
             return message
 
@@ -58,4 +64,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, limit)

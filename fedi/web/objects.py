@@ -8,10 +8,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.convert.events import EVENT_CONTEXT
+from fedi.convert.media_entity import with_documents
 from fedi.convert.model_to_ap import ordered_collection
 from fedi.models import Actor, Follow, Mention, Status
 from fedi.services.accounts import find_local_actor
 from fedi.services.events import ap_object
+from fedi.services.media import attachments_of
 from fedi.services.relationships import may_list_follows
 from fedi.services.visibility import can_see
 from fedi.verification import RequestRejected
@@ -61,6 +63,8 @@ async def get_status(request: Request) -> Response:
             return not_found()
         doc = ap_object(session, hub.settings, hub.urls.base, status, author,
                         _mentions(session, status))
+        with_documents(doc, attachments_of(session, [status.id]).get(status.id, []),
+                       hub.urls.base)
     doc["@context"] = EVENT_CONTEXT if doc.get("type") == "Event" else AS
     return ap_json(doc)
 

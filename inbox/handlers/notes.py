@@ -12,6 +12,7 @@ from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.media import record_remote_attachments, replace_remote_attachments
 from fedi.services.polls import (
     VoteError,
     apply_remote_question,
@@ -166,6 +167,7 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
     store_tags(s, status, obj.get("tag"), replace=False)
+    record_remote_attachments(s, status, obj.get("attachment"))
     s.flush()
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
@@ -206,6 +208,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     status.edited_at = utcnow()
     status.raw = obj
     store_tags(ctx.session, status, obj.get("tag"), replace=True)
+    replace_remote_attachments(ctx.session, status, obj.get("attachment"))
     notify_boosters_of_edit(ctx.session, status)
 
 
