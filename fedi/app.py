@@ -29,6 +29,8 @@ from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
+from fedi.streaming import routes as streaming_routes
+from fedi.streaming.dispatch import start_streaming, stop_streaming
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web.errors import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -146,16 +148,18 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await start_federation(hub)
         tasks = await start_workers(hub) if settings.run_workers else []
+        streaming = await start_streaming(hub)
         try:
             yield
         finally:
+            await stop_streaming(streaming)
             await stop_workers(tasks)
             await stop_federation(hub)
 
     app = Starlette(
         # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
-                *inbox_routes.routes, *api_routes(), *api_registration.routes,
+                *inbox_routes.routes, *streaming_routes.routes, *api_routes(), *api_registration.routes,
                 *api_directory.routes, *members.routes, *pages.routes],
         middleware=[Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
