@@ -118,6 +118,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=False,
         server_header=False,
+        ws_ping_interval=15.0,  # streaming sockets: keeps proxies from closing idle ones
     )
     return 0
 
