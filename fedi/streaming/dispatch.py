@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from fedi.api.auth import Call, Caller
 from fedi.api.entities import Renderer
 from fedi.models import Actor, Block, Notification, OAuthToken, Status, Tag, TimelineEntry, User
+from fedi.services.timelines import not_silenced, visible_to
 from fedi.services.visibility import can_see
 from fedi.streaming.broker import Broker, Signal, broker_for
 from fedi.streaming.capture import watch
 from fedi.streaming.listener import Frame, Listener, Registry, Subscription, stream_array
+from fedi.streaming.render import status_for_each
 from fedi.web.state import Hub
 
 RECHECK_SECONDS = 4.0  # the safety net behind the revoke hooks
@@ -167,28 +169,35 @@ class Dispatcher:
                 TimelineEntry.status_id == status_id, TimelineEntry.owner_id.in_(viewers)))),
             deleted=kind == "delete")
         linked = self.hub.peers.allowed()
-        out: list[tuple[Listener, Frame]] = []
+        candidates: dict[int, tuple[list[tuple[Listener, Subscription]], list[Listener]]] = {}
         for viewer_id, listeners in groups.items():
             wanted = [(x, sub) for x in listeners for sub in sorted(
                 x.subscriptions, key=str) if facts.carried_by(sub, viewer_id)]
-            direct = (kind == "status" and status.visibility == "direct"
-                      and any(("direct", None) in x.subscriptions for x in listeners))
-            if not wanted and not direct:
-                continue
-            viewer = session.get(Actor, viewer_id)
-            if viewer is None or not self._may_see(session, viewer, status, linked):
-                continue
-            if kind == "delete":
-                payload = str(status_id)
-            else:
-                payload = json.dumps(Renderer(session, self.hub, viewer).status(status))
-            event = {"status": "update", "edit": "status.update", "delete": "delete"}[kind]
-            out.extend((x, Frame(event, payload, stream_array(sub))) for x, sub in wanted)
+            direct = [x for x in listeners if ("direct", None) in x.subscriptions] if (
+                kind == "status" and status.visibility == "direct") else []
+            if wanted or direct:
+                candidates[viewer_id] = (wanted, direct)
+        if kind == "delete":
+            seeing = [v for v in session.scalars(select(Actor).where(Actor.id.in_(list(candidates))))
+                      if self._may_see(session, v, status, linked)]
+        else:
+            seeing = list(session.scalars(select(Actor).where(Actor.id.in_(
+                visible_viewers(session, status_id, list(candidates), linked)))))
+        allowed = [(v, *candidates[v.id]) for v in seeing]
+        if kind == "delete":
+            payloads = {viewer.id: str(status_id) for viewer, _w, _d in allowed}
+        else:
+            payloads = status_for_each(session, self.hub, status,
+                                       [viewer for viewer, wanted, _d in allowed if wanted])
+        event = {"status": "update", "edit": "status.update", "delete": "delete"}[kind]
+        out: list[tuple[Listener, Frame]] = []
+        for viewer, wanted, direct in allowed:
+            out.extend((x, Frame(event, payloads[viewer.id], stream_array(sub)))
+                       for x, sub in wanted)
             if direct:
-                convo = self._conversation(session, viewer, listeners[0], status_id)
+                convo = self._conversation(session, viewer, direct[0], status_id)
                 if convo is not None:
-                    out.extend((x, Frame("conversation", convo, ("direct",)))
-                               for x in listeners if ("direct", None) in x.subscriptions)
+                    out.extend((x, Frame("conversation", convo, ("direct",))) for x in direct)
         return out
 
     @staticmethod
@@ -235,6 +244,20 @@ class Dispatcher:
         return [(x, Frame("notification", payload, stream_array(sub))) for x in listeners
                 for sub in (("user", None), ("user:notification", None))
                 if sub in x.subscriptions]
+
+
+def visible_viewers(session: Session, status_id: int, viewer_ids: list[int],
+                    linked: frozenset[str]) -> list[int]:
+    """The members among ``viewer_ids`` who may see the status: the timelines' SQL form of
+    ``can_see`` (``visible_to``) and their blocks, for all of them in one query."""
+    if not viewer_ids:
+        return []
+    viewer = aliased(Actor)
+    return list(session.scalars(
+        select(viewer.id).select_from(viewer)
+        .join(Status, Status.id == status_id).join(Actor, Actor.id == Status.actor_id)
+        .where(viewer.id.in_(viewer_ids), viewer.local, visible_to(viewer.id, linked),
+               not_silenced(viewer.id))))
 
 
 def replace_deleted(status: Status) -> Any:
