@@ -16,9 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from mastodon import Mastodon, StreamListener
+from sqlalchemy import text
 from support.hubs import HubProcess, free_port, wait_for
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+from fedi.db import make_engine
 
 pytestmark = pytest.mark.multihub
 SCOPES = "read write follow"
@@ -139,6 +142,7 @@ def test_followers_only_post_reaches_followers_streams_only(hub: HubProcess) -> 
                 socket(hub.base, c_tok, how="header") as carol_ws, \
                 socket(hub.base, a_tok, how="query", stream="user:notification") as alice_ws:
             bob_ws.send({"type": "subscribe", "stream": "user"})
+            bob_ws.send({"type": "subscribe", "stream": "direct"})
             for sub in ({"type": "subscribe", "stream": "user"},
                         {"type": "subscribe", "stream": "public:local"},
                         {"type": "subscribe", "stream": "hashtag", "tag": "Marche"}):
@@ -186,6 +190,19 @@ def test_followers_only_post_reaches_followers_streams_only(hub: HubProcess) -> 
                 what="notification")
             assert frame["stream"] == ["user:notification"]
 
+            # An edit arrives as `status.update`; a direct message as `conversation`.
+            alice.put(f"/api/v1/statuses/{private_ids[1]}", data={"status": "modifié"})
+            wait_for(lambda: bob_ws.find("status.update", lambda s: s["id"] == private_ids[1]
+                                         and "modifié" in s["content"]), timeout=30,
+                     what="status.update on bob's socket")
+            dm = alice.post("/api/v1/statuses", data={
+                "status": "@bob rien que pour toi", "visibility": "direct"}).json()
+            _at, frame = wait_for(lambda: bob_ws.find(
+                "conversation", lambda c: c["last_status"]["id"] == dm["id"]), timeout=30,
+                what="conversation on bob's socket")
+            assert frame["stream"] == ["direct"]
+            assert not carol_ws.find("update", lambda s: s["id"] == dm["id"])
+
             # A delete arrives as `delete` with the bare id.
             alice.delete(f"/api/v1/statuses/{private_ids[0]}")
             wait_for(lambda: bob_ws.find("delete", lambda i: i == private_ids[0]), timeout=30,
@@ -200,6 +217,17 @@ def test_followers_only_post_reaches_followers_streams_only(hub: HubProcess) -> 
             assert r.status_code == 200
             wait_for(bob_ws.closed.is_set, timeout=10, what="bob's socket to close")
             assert not carol_ws.closed.is_set()
+
+            # Suspending carol by a path no hook sees (plain SQL): the re-check closes it.
+            engine = make_engine(hub.settings().database_url)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("UPDATE users SET disabled = :yes WHERE email = :email"),
+                                 {"yes": True, "email": f"carol@{hub.host}.test"})
+            finally:
+                engine.dispose()
+            wait_for(carol_ws.closed.is_set, timeout=10, what="carol's socket to close")
+            assert not alice_ws.closed.is_set()
     finally:
         handle.close()
 
