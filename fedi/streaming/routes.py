@@ -159,7 +159,7 @@ async def websocket(ws: WebSocket) -> None:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
-        code = 1000 if listener.closed_reason in (None, "shutdown") else 1008
+        code = 1000 if listener.closed_reason in (None, "shutdown", "disconnected") else 1008
         with contextlib.suppress(Exception):
             await ws.close(code=code)
 
@@ -204,9 +204,17 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+async def plain_get(request: Request) -> Response:
+    """Mastodon's API host answers 404 here when streaming is on the same host."""
+    return _error(404, "Streaming is on this host: open a WebSocket here, or use "
+                       "/api/v1/streaming/user (server-sent events)")
+
+
 routes = [
     Route("/api/v1/streaming/health", health),
     WebSocketRoute("/api/v1/streaming", websocket),
     WebSocketRoute("/api/v1/streaming/", websocket),
+    Route("/api/v1/streaming", plain_get),
     *[Route(path, sse) for path in SSE_PATHS],
+    Route("/api/v1/streaming/{rest:path}", sse),  # 400 Unknown channel requested
 ]

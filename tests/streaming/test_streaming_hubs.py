@@ -237,6 +237,9 @@ def test_bad_tokens_and_paths(hub: HubProcess) -> None:
                   headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and "error" in r.json()
     assert httpx.get(f"{hub.base}/api/v1/streaming/health").text == "OK"
+    assert httpx.get(f"{hub.base}/api/v1/streaming/nowhere").json() == {
+        "error": "Unknown channel requested"}
+    assert httpx.get(f"{hub.base}/api/v1/streaming").status_code == 404
     with pytest.raises(Exception):  # noqa: B017 - the handshake is refused
         connect(hub.base.replace("http", "ws") + "/api/v1/streaming?access_token=nope",
                 open_timeout=10)
