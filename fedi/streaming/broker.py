@@ -116,12 +116,33 @@ class PostgresBroker:
             await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(signal)))
 
     async def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        await self._connect()
+        self._task = asyncio.create_task(self._listen_forever(), name="streaming-listen")
+
+    async def _connect(self) -> None:
         import psycopg
 
-        self._deliver = deliver
         self._conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await self._conn.execute(f"LISTEN {CHANNEL}")
-        self._task = asyncio.create_task(self._listen(), name="streaming-listen")
+
+    async def _listen_forever(self) -> None:
+        """Reads notifications; a lost connection is opened again (signals sent meanwhile
+        are lost: the streams' clients catch up through the timelines, as after a drop)."""
+        while True:
+            try:
+                if self._conn is None or self._conn.closed:
+                    await self._connect()
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("streaming: LISTEN connection lost, reconnecting", exc_info=True)
+                with contextlib.suppress(Exception):
+                    if self._conn is not None:
+                        await self._conn.close()
+                self._conn = None
+                await asyncio.sleep(1.0)
 
     async def _listen(self) -> None:
         assert self._conn is not None

@@ -33,14 +33,14 @@ class StreamError(Exception):
 
 
 def token_of(conn: HTTPConnection) -> tuple[str | None, str | None]:
-    """The token and, when it came as ``Sec-WebSocket-Protocol``, the protocol to echo."""
+    """The token, and the offered ``Sec-WebSocket-Protocol`` to echo (browsers abort a
+    handshake whose answer does not name one of the protocols they offered)."""
+    offered = conn.headers.get("sec-websocket-protocol", "").split(",")[0].strip() or None
     scheme, _, value = conn.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        return value.strip(), None
-    offered = conn.headers.get("sec-websocket-protocol", "")
-    first = offered.split(",")[0].strip()
-    if first:
-        return first, first
+        return value.strip(), offered
+    if offered:
+        return offered, offered
     return conn.query_params.get("access_token") or None, None
 
 
