@@ -32,6 +32,9 @@ class Broker(Protocol):
     def stage(self, session: Session, signals: list[Signal]) -> None:
         """Called while a transaction is open: deliver ``signals`` if and when it commits."""
 
+    def committed(self, session: Session) -> None:
+        """The outermost transaction of ``session`` committed."""
+
     def send(self, signal: Signal) -> None:
         """Deliver a signal now (for hooks outside a transaction)."""
 
@@ -48,14 +51,10 @@ class LocalBroker:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def stage(self, session: Session, signals: list[Signal]) -> None:
-        if STAGED not in session.info:
-            session.info[STAGED] = []
-            session.info.setdefault("after_commit", []).append(
-                lambda: self._flush(session.info.pop(STAGED, [])))
-        session.info[STAGED].extend(signals)
+        session.info.setdefault(STAGED, []).extend(signals)
 
-    def _flush(self, signals: list[Signal]) -> None:
-        for signal in signals:
+    def committed(self, session: Session) -> None:
+        for signal in session.info.pop(STAGED, []):
             self.send(signal)
 
     def send(self, signal: Signal) -> None:
@@ -97,6 +96,9 @@ class PostgresBroker:
         for signal in signals:
             conn.execute(text("SELECT pg_notify(:channel, :payload)"),
                          {"channel": CHANNEL, "payload": json.dumps(signal)})
+
+    def committed(self, session: Session) -> None:
+        """PostgreSQL already delivers the NOTIFYs at commit."""
 
     def send(self, signal: Signal) -> None:
         if self._loop_ready():

@@ -56,6 +56,13 @@ def watch(factory: sessionmaker[Session], broker: Broker) -> None:
         if signals:
             broker.stage(session, signals)
 
+    def after_rollback(session: Session, previous: Any) -> None:
+        # A savepoint rolled back (one bad inbox item) keeps the batch's other signals: a
+        # signal for a row that was undone finds nothing and sends nothing.
+        if not previous.nested:
+            forget_staged(session)
+
     event.listen(factory, "after_flush", after_flush)
-    event.listen(factory, "after_soft_rollback", lambda session, _tx: forget_staged(session))
+    event.listen(factory, "after_commit", broker.committed)
+    event.listen(factory, "after_soft_rollback", after_rollback)
 

@@ -32,11 +32,11 @@ def login(hub: HubProcess, name: str, base: str | None = None) -> tuple[str, dic
     base = base or hub.base
     app = httpx.post(f"{base}/api/v1/apps", data={
         "client_name": "stream-test", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-        "scopes": SCOPES}).json()
+        "scopes": SCOPES}, timeout=30).json()
     answer = httpx.post(f"{base}/oauth/token", data={
         "grant_type": "password", "username": f"{name}@{hub.host}.test",
         "password": hub.passwords[name], "client_id": app["client_id"],
-        "client_secret": app["client_secret"], "scope": SCOPES})
+        "client_secret": app["client_secret"], "scope": SCOPES}, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"], app
 
