@@ -32,6 +32,8 @@ from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
 from fedi.site.routes import routes as site_routes
+from fedi.streaming import routes as streaming_routes
+from fedi.streaming.dispatch import start_streaming, stop_streaming
 from fedi.verification import RequestVerifier
 from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web import media as web_media
@@ -168,16 +170,19 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await start_federation(hub)
         tasks = await start_workers(hub) if settings.run_workers else []
+        streaming = await start_streaming(hub)
         try:
             yield
         finally:
+            await stop_streaming(streaming)
             await stop_workers(tasks)
             await stop_federation(hub)
 
     app = Starlette(
         # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
-                *inbox_routes.routes, *api_routes(), *api_registration.routes,
+                *inbox_routes.routes, *streaming_routes.routes,
+                *api_routes(), *api_registration.routes,
                 *api_directory.routes, *site_routes, *members.routes, *pages.routes,
                 *web_media.routes],
         middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit),

@@ -130,6 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # proxies of server.forwarded_allow_ips are (none by default).
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or "",
+        ws_ping_interval=15.0,  # streaming sockets: keeps proxies from closing idle ones
     )
     return 0
 

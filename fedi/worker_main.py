@@ -12,6 +12,8 @@ import signal
 
 from fedi.app import build_hub, start_federation, start_workers, stop_federation, stop_workers
 from fedi.config import Settings
+from fedi.streaming.broker import PostgresBroker
+from fedi.streaming.capture import watch
 
 log = logging.getLogger("voisins")
 
@@ -26,6 +28,10 @@ async def run_workers(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     hub = build_hub(settings)
+    if settings.database_url.startswith("postgresql"):
+        # Posts and notifications this worker commits reach the web processes' streams
+        # (NOTIFY at commit); with SQLite the worker runs inside `voisins serve`.
+        watch(hub.write_sessions, PostgresBroker(settings.database_url))
     await start_federation(hub)
     try:
         # The same tasks `voisins serve` runs in its lifespan (inbox + delivery workers).

@@ -98,7 +98,9 @@ async def instance_v2(call: Call) -> Any:
         "icon": [], "languages": ["fr", "en"],
         "configuration": {
             "urls": {"status": None, "about": f"{base}/about", "privacy_policy": None,
-                     "terms_of_service": None},
+                     "terms_of_service": None,
+                     "streaming": ("wss" if settings.scheme == "https" else "ws")
+                     + f"://{settings.domain}"},
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
             "statuses": STATUSES, "media_attachments": {**MEDIA, **media_limits(call.hub)},
