@@ -20,6 +20,7 @@ from fedi.api.error_language import ApiErrorLanguage
 from fedi.api.ratelimit import ApiRateLimit
 from fedi.api.routes import api_routes
 from fedi.config import Settings
+from fedi.console.routes import routes as console_routes
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
@@ -170,7 +171,8 @@ def create_app(settings: Settings) -> Starlette:
         # hubs.routes answers POST /actor/inbox before inbox_routes (link requests, hubs.py).
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *api_routes(), *api_registration.routes,
-                *api_directory.routes, *site_routes, *members.routes, *pages.routes],
+                *api_directory.routes, *site_routes, *console_routes, *members.routes,
+                *pages.routes],
         middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit), Middleware(BodySizeLimit)],
         exception_handlers={HTTPException: http_exception, 500: server_error},
         lifespan=lifespan,

@@ -18,6 +18,7 @@ LAYERS = [
     ("outbox", 4),
     ("fedi.services", 5), ("inbox", 5),
     ("fedi.web", 6), ("fedi.api", 6), ("fedi.site", 6), ("fedi.admin", 6), ("inbox.routes", 6),
+    ("fedi.console", 6),
     ("fedi.app", 7), ("fedi.cli", 7), ("fedi.worker_main", 7),
 ]
 
