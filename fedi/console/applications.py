@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.console.access import STAFF, by_of, done, page, reading, require_role, writing
-from fedi.i18n import translate
+from fedi.i18n import N_, translate
 from fedi.models import Application, Invite
 from fedi.services import audit, registration
 from fedi.services.invites import InviteError, invite_state, list_invites
@@ -22,9 +22,9 @@ from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
 MAX_REASON = 2000
-NOTICES = {"approved": "The application is approved: the account is ready.",
-           "refused": "The application is refused.",
-           "revoked": "The invitation is revoked."}
+NOTICES = {"approved": N_("The application is approved: the account is ready."),
+           "refused": N_("The application is refused."),
+           "revoked": N_("The invitation is revoked.")}
 
 
 def _applications_page(request: Request, error: str | None = None, status: int = 200,

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.console.access import ADMIN, STAFF, by_of, done, page, reading, require_role, writing
-from fedi.i18n import translate
+from fedi.i18n import N_, translate
 from fedi.services import membership
 from fedi.services.invites import TreeEntry, invited_by, sponsor_chain
 from fedi.services.membership import MemberFilter, MembershipError
@@ -19,9 +19,9 @@ from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
 NOTICES = {
-    "suspended": "The member is suspended.",
-    "reinstated": "The member is reinstated.",
-    "role": "The role was changed.",
+    "suspended": N_("The member is suspended."),
+    "reinstated": N_("The member is reinstated."),
+    "role": N_("The role was changed."),
 }
 
 
