@@ -4,7 +4,7 @@ walks this list: a route without both fails it."""
 
 from __future__ import annotations
 
-from fedi.console import applications, audit_log, dashboard, members
+from fedi.console import applications, audit_log, dashboard, hub_admin, members
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
@@ -12,4 +12,5 @@ routes = guard_routes([
     *members.routes,
     *applications.routes,
     *audit_log.routes,
+    *hub_admin.routes,
 ])
