@@ -20,6 +20,7 @@ from fedi.api.error_language import ApiErrorLanguage
 from fedi.api.ratelimit import ApiRateLimit
 from fedi.api.routes import api_routes
 from fedi.config import Settings
+from fedi.console.routes import routes as console_routes
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
@@ -183,7 +184,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *streaming_routes.routes,
                 *api_routes(), *api_registration.routes,
-                *api_directory.routes, *site_routes, *members.routes, *pages.routes,
+                *api_directory.routes, *site_routes, *console_routes, *members.routes, *pages.routes,
                 *web_media.routes],
         middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit),
                     Middleware(BodySizeLimit, upload_paths=UPLOAD_PATHS,

@@ -166,6 +166,46 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_manage(args: argparse.Namespace) -> int:
+    """``voisins users list|suspend|reinstate|role``: the console's services, for scripts
+    (every change goes to the audit log as made on the command line)."""
+    from fedi.i18n import translate
+    from fedi.services import audit, membership
+
+    lang = cli_language.cli_language(os.environ)
+    by = membership.By(audit.SCRIPT, audit.SCRIPT_ROLE)
+    with _database(args) as (settings, sessions), transaction(sessions) as session:
+        if args.action == "list":
+            rows = membership.search_members(session, membership.MemberFilter(
+                q=args.search or "", role=args.role or "", status=args.status or "",
+                trade=args.trade or "", postal_code=args.postal_code or ""), limit=10_000)
+            for user, actor in rows:
+                state = "suspended" if user.disabled else "active"
+                print(f"@{actor.username}\t{user.role}\t{translate(lang, state)}\t"
+                      f"{actor.trade or '-'}\t{actor.postal_code or '-'}\t{user.email}")
+            if not rows:
+                print(translate(lang, "No member matches these filters."))
+            return 0
+        try:
+            if args.action == "suspend":
+                ctx = _cli_context(settings, sessions)
+                membership.suspend(session, ctx, by, args.username, args.reason or "")
+                print(translate(lang, "@%(name)s is suspended") % {"name": args.username})
+            elif args.action == "reinstate":
+                membership.reinstate(session, _cli_context(settings, sessions), by,
+                                     args.username)
+                print(translate(lang, "@%(name)s is reinstated") % {"name": args.username})
+            else:
+                membership.set_role(session, by, args.username, args.role)
+                print(translate(lang, "@%(name)s is now %(role)s")
+                      % {"name": args.username, "role": args.role})
+        except membership.MembershipError as exc:
+            session.rollback()
+            print(f"voisins: {exc.message(lang)}", file=sys.stderr)
+            return 2
+    return 0
+
+
 @contextmanager
 def _database(args: argparse.Namespace) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
     """Settings and sessions for an admin command, on a migrated database."""
@@ -524,6 +564,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", required=True)
     p.add_argument("--role", choices=ROLES, default="member")
     p.set_defaults(func=cmd_users_create)
+    p = users.add_parser("list", help="list members (filters: --search, --role, --status, ...)")
+    p.add_argument("--search", help="text in the username, name or email")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--status", choices=("active", "suspended"))
+    p.add_argument("--trade", help="a trade category's slug")
+    p.add_argument("--postal-code", dest="postal_code", help="postal code (or its beginning)")
+    p.set_defaults(func=cmd_users_manage)
+    p = users.add_parser("suspend", help="suspend a member (no login, posts hidden)")
+    p.add_argument("username")
+    p.add_argument("--reason", help="why (kept in the audit log)")
+    p.set_defaults(func=cmd_users_manage)
+    p = users.add_parser("reinstate", help="lift a member's suspension")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_manage)
+    p = users.add_parser("role", help="change a member's role")
+    p.add_argument("username")
+    p.add_argument("role", choices=ROLES)
+    p.set_defaults(func=cmd_users_manage)
 
     nb = sub.add_parser("neighbours", help="linked hubs").add_subparsers(dest="action", required=True)
     for action, text in (("add", "link with a hub (or approve its request)"),

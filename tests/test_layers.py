@@ -21,6 +21,7 @@ LAYERS = [
     ("fedi.web", 6), ("fedi.api", 6), ("fedi.site", 6), ("fedi.admin", 6), ("inbox.routes", 6),
     ("fedi.streaming", 2), ("fedi.streaming.dispatch", 6), ("fedi.streaming.routes", 6),
     ("fedi.streaming.render", 6),
+    ("fedi.console", 6),
     ("fedi.app", 7), ("fedi.cli", 7), ("fedi.worker_main", 7),
 ]
 

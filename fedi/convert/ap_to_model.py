@@ -167,6 +167,11 @@ def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
     if pem is not None:
         actor.key_id = key_id
         actor.public_key_pem = pem
+    # Mastodon's toot:suspended: the actor's own hub suspended them; hide their posts here too.
+    if doc.get("suspended") is True:
+        actor.suspended_at = actor.suspended_at or utcnow()
+    else:
+        actor.suspended_at = None
     actor.raw = doc
     actor.fetched_at = utcnow()
     actor.updated_at = utcnow()

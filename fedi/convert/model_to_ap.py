@@ -60,6 +60,8 @@ def person(actor: Actor, urls: Urls) -> dict[str, Any]:
         doc["businessName"] = actor.business_name
     if actor.postal_code:
         doc["postalCode"] = actor.postal_code
+    if actor.suspended_at is not None:
+        doc["suspended"] = True  # Mastodon's toot:suspended (FEDERATION.md, "Suspension")
     return doc
 
 

@@ -50,3 +50,6 @@ __all__ += ["Article", "CalendarToken", "Event", "EventParticipant"]
 from fedi.models.media import MediaAttachment
 
 __all__ += ["MediaAttachment"]
+from fedi.models.console import AuditEntry
+
+__all__ += ["AuditEntry"]

@@ -47,6 +47,9 @@ class Actor(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Suspended by its hub's console (local), or said so by its hub (``suspended: true``):
+    # its posts are hidden from every read path (fedi.services.timelines, visibility).
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def handle(self) -> str:

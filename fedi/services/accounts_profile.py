@@ -102,6 +102,13 @@ def update_profile(session: Session, ctx: PublishContext, actor: Actor,
     if not actor.local:
         raise ProfileError("only local members have a profile here")
     apply_changes(session, ctx.settings, actor, changes)
+    announce_profile(session, ctx, actor)
+    return actor
+
+
+def announce_profile(session: Session, ctx: PublishContext, actor: Actor) -> None:
+    """Send the member's current ``Person`` as an ``Update`` to their followers and to the
+    linked hubs (a profile change, a suspension, a reinstatement)."""
     actor.updated_at = utcnow()
     session.flush()
     doc = {k: v for k, v in person(actor, ctx.urls).items() if k != "@context"}
@@ -111,4 +118,3 @@ def update_profile(session: Session, ctx: PublishContext, actor: Actor,
                             to=[actor.followers_url or ""],
                             cc=[ctx.members_collection(d) for d in linked])
     publish(session, ctx, actor, update)
-    return actor

@@ -77,12 +77,12 @@ def _visible(viewer: Any, neighbourhood: Neighbourhood, s: Any, a: Any) -> Colum
     original_ok = exists(
         select(original.id).join(original_author, original_author.id == original.actor_id)
         .where(original.id == s.reblog_of_id, original.deleted_at.is_(None),
-               original.reblog_of_id.is_(None),
+               original.reblog_of_id.is_(None), original_author.suspended_at.is_(None),
                or_(original.actor_id == viewer,
                    _audience_rules(viewer, neighbourhood, original, original_author))))
     return and_(s.deleted_at.is_(None), or_(
         s.actor_id == viewer,
-        and_(or_(s.reblog_of_id.is_(None), original_ok),
+        and_(a.suspended_at.is_(None), or_(s.reblog_of_id.is_(None), original_ok),
              _audience_rules(viewer, neighbourhood, s, a)),
     ))
 

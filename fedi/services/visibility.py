@@ -44,14 +44,14 @@ def can_see(session: Session, viewer: Actor | None, status: Status, *,
             return False
     person = viewer.type != "Application"
     vis = status.visibility
+    author = session.get(Actor, status.actor_id)
+    if author is None or author.suspended_at is not None:
+        return False
     if vis == "direct":
         return person and is_mentioned(session, status.id, viewer.id)
     if vis == "followers":
         return person and (is_follower(session, viewer.id, status.actor_id)
                            or is_mentioned(session, status.id, viewer.id))
-    author = session.get(Actor, status.actor_id)
-    if author is None:
-        return False
     if vis == "hub":
         return viewer.local and author.local and person
     if vis == "neighbourhood":

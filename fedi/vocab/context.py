@@ -26,6 +26,7 @@ ACTOR_CONTEXT: list[object] = [
         "value": "schema:value",
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",
+        "suspended": "toot:suspended",
         "voisins": "https://voisins.social/ns#",
         "trade": "voisins:trade",
         "businessName": "voisins:businessName",

@@ -1,0 +1,16 @@
+"""Every route of the console (/console…), each behind the CSRF guard (fedi.web.csrf) and
+a role check (fedi.console.access.require_role). tests/console/test_console_routes.py
+walks this list: a route without both fails it."""
+
+from __future__ import annotations
+
+from fedi.console import applications, audit_log, dashboard, hub_admin, members
+from fedi.web.csrf import guard_routes
+
+routes = guard_routes([
+    *dashboard.routes,
+    *members.routes,
+    *applications.routes,
+    *audit_log.routes,
+    *hub_admin.routes,
+])
