@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2),
             "translate": (2,), "translate_plural": (2, 3)}
 SOURCES = [("fedi", [("**.py", "python")]),
-           ("templates", [("**.html", "jinja2")])]
-OPTIONS = {"**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
+           ("templates", [("**.html", "jinja2"), ("**.txt", "jinja2")])]
+OPTIONS = {"**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"},
+           "**.txt": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 # (function name, index of the message argument)
 ERROR_CALLS = {"ApiError": 1, "unprocessable": 0, "OAuthError": 2}
 
