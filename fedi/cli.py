@@ -40,7 +40,11 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    from fedi.mail.settings import mail_settings
+
+    settings = load_settings(args.config)
+    mail_settings(settings.extra)  # a wrong [email] key stops here, with its name
+    return settings
 
 
 def _schema_is_current(settings: Settings) -> bool:

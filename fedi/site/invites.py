@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from fedi.i18n import translate
 from fedi.models import Actor, Invite, Sponsorship, User
+from fedi.services.accounts import EMAIL_RE
 from fedi.services.hub_settings import get_setting
 from fedi.services.invites import (
     MAX_NOTE,
@@ -27,7 +28,6 @@ from fedi.services.invites import (
     list_invites,
 )
 from fedi.services.invites import revoke as revoke_invite
-from fedi.services.accounts import EMAIL_RE
 from fedi.services.mail_links import send_invitation
 from fedi.site.page import Refused, back, read_form, reading, refusable, show, writing
 from fedi.web.session import member_of, require_member

@@ -224,3 +224,35 @@ def test_reset_does_not_tell_whether_an_address_is_registered(
     assert slow < fast * 4 + 0.05, timings
     wait_for(lambda: len(inbox.to(known)) == 5, what="the known member's mails")
     assert inbox.to(unknown) == []
+
+
+def test_applications_are_acknowledged_then_approved_or_refused_by_mail(
+        make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
+    port, inbox = smtp
+    hub = _hub(make_hub, port)
+    hub.cli("settings", "set", "registration_mode", "approval")
+    code = hub.cli("invites", "create").stdout.split("/invite/", 1)[1].split()[0]
+    two = hub.cli("invites", "create").stdout.split("/invite/", 1)[1].split()[0]
+    for invite, name, lang, trade in ((code, "nina", "en", "plombier"),
+                                      (two, "remi", "fr", "avocat")):
+        done = httpx.post(f"{hub.base}/invite/{invite}?lang={lang}", data={
+            "display_name": name, "username": name, "email": f"{name}@example.org",
+            "password": "a-long-password", "trade": trade, "business_name": "",
+            "postal_code": "75011", "relation": "lives", "lang": lang})
+        assert done.status_code == 200, done.text[:300]
+    received = wait_for(lambda: inbox.to("nina@example.org"), what="the acknowledgement")[0]
+    assert received["Subject"] == "Your application to mail has been received"
+    status = link_in(received, "/signup/status/")
+    assert httpx.get(status).status_code == 200
+    remi = wait_for(lambda: inbox.to("remi@example.org"), what="remi's acknowledgement")[0]
+    assert remi["Subject"] == "Votre demande d'adhésion à mail est bien reçue"
+    hub.cli("applications", "approve", "nina")
+    hub.cli("applications", "refuse", "remi", "--reason", "Hors du quartier")
+    subjects = wait_for(lambda: {m["Subject"] for m in inbox.to("nina@example.org")}
+                        if len(inbox.to("nina@example.org")) == 3 else None,
+                        what="the approval and the confirmation")
+    assert {"Welcome to mail: your application is approved",
+            "Confirm your email address on mail"} <= subjects
+    refused = wait_for(lambda: inbox.to("remi@example.org")[1:], what="the refusal")[0]
+    assert refused["Subject"] == "Votre demande d'adhésion à mail"
+    assert "Hors du quartier" in body_of(refused)
