@@ -19,7 +19,7 @@ from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.mail.messages import compose
 from fedi.mail.queue import enqueue
-from fedi.models import Actor, Application, Invite, MailToken, OAuthToken, User, WebSession
+from fedi.models import Actor, Application, Invite, MailToken, OAuthCode, OAuthToken, User
 
 RESET_LIFETIME = timedelta(hours=1)
 CONFIRM_LIFETIME = timedelta(days=7)
@@ -129,26 +129,27 @@ def reset_target(session: Session, token: str, *, now: datetime | None = None) -
 
 
 def reset_password(session: Session, token: str, password_hash: str, *,
-                   now: datetime | None = None) -> bool:
+                   now: datetime | None = None) -> int | None:
     """Use the link once: set the new password (hashed beforehand, outside the transaction),
-    end every web session and revoke every API token of the member. False if the link is
-    no longer good (used meanwhile, expired)."""
+    revoke every API token and pending authorization code of the member, and return their
+    id (the caller ends their web sessions in the same transaction:
+    ``fedi.web.session.end_all_sessions``). None if the link is no longer good."""
     now = now or utcnow()
     user_id = reset_target(session, token, now=now)
     if user_id is None:
-        return False
+        return None
     used = session.execute(update(MailToken).where(MailToken.token_hash == digest(token),
                                                    MailToken.used_at.is_(None))
                            .values(used_at=now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        return False
+        return None
     user = session.get(User, user_id)
     if user is None:
-        return False
+        return None
     user.password_hash = password_hash
     # The link came through this address: it is confirmed too.
     user.email_confirmed_at = user.email_confirmed_at or now
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    session.execute(delete(OAuthCode).where(OAuthCode.user_id == user_id))
     session.execute(update(OAuthToken).where(OAuthToken.user_id == user_id,
                                              OAuthToken.revoked_at.is_(None))
                     .values(revoked_at=now))
@@ -156,7 +157,7 @@ def reset_password(session: Session, token: str, password_hash: str, *,
                                             MailToken.purpose == "reset",
                                             MailToken.used_at.is_(None))
                     .values(used_at=now))
-    return True
+    return user_id
 
 
 # --- sign-up notices -----------------------------------------------------------------------

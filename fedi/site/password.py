@@ -19,6 +19,7 @@ from fedi.db import transaction
 from fedi.services.mail_links import confirm_email, request_reset, reset_password, reset_target
 from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.site.page import read_form
+from fedi.web.session import end_all_sessions
 from fedi.web.state import Hub, hub_of
 from fedi.web.templating import render, request_language
 
@@ -109,7 +110,11 @@ async def reset_submit(request: Request) -> Response:
 
     def run() -> bool:
         with transaction(hub.write_sessions) as session:
-            return reset_password(session, token, password_hash)
+            user_id = reset_password(session, token, password_hash)
+            if user_id is None:
+                return False
+            end_all_sessions(session, user_id)  # every browser, this one included
+            return True
 
     if not await run_in_threadpool(run):
         return _invalid(request)
