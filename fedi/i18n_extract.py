@@ -91,7 +91,8 @@ def _call_name(node: ast.Call) -> str:
 def cli_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:
     """Help texts of ``voisins`` (fedi/cli.py ``build_parser``), its ``CommandError``
     messages and the configuration errors (fedi/config.py ``ConfigError``)."""
-    for name, calls in (("cli.py", {"CommandError": 0}), ("config.py", {"ConfigError": 1})):
+    for name, calls in (("cli.py", {"CommandError": 0}), ("config.py", {"ConfigError": 1}),
+                        ("mail/settings.py", {"ConfigError": 1})):
         path = root / "fedi" / name
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
