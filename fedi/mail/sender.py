@@ -36,9 +36,12 @@ class MailSender:
             return claim_due(session)
 
     def _send(self, mail: Claimed) -> None:
-        message = build_message(self.settings.sender, mail.recipient, mail.subject, mail.text,
-                                mail.html, mail.language)
         try:
+            try:
+                message = build_message(self.settings.sender, mail.recipient, mail.subject,
+                                        mail.text, mail.html, mail.language)
+            except (ValueError, TypeError) as exc:  # an address no message can carry
+                raise SendFailed(f"cannot build the message: {exc}", permanent=True) from None
             self.transport.send(message)
         except SendFailed as exc:
             self.failed += 1
