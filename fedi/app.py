@@ -25,6 +25,9 @@ from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
 from fedi.keystore import KeyStore
+from fedi.mail.sender import MailSender
+from fedi.mail.settings import mail_settings
+from fedi.mail.transport import SmtpTransport
 from fedi.media.settings import media_settings
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
@@ -118,7 +121,22 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append(start_mesh_worker(hub, ctx))
     tasks.append(start_poll_closer(hub, ctx))
     tasks.append(start_event_reminders(hub))
+    mail = start_mail_sender(hub)
+    if mail is not None:
+        tasks.append(mail)
     return tasks
+
+
+def start_mail_sender(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event] | None:
+    """Sends the queued mail when ``[email]`` is set (fedi/mail/); without it the messages
+    wait in the database for ``voisins mail list``."""
+    options = mail_settings(hub.settings.extra)
+    if options is None:
+        return None
+    sender = MailSender(hub.write_sessions, options, SmtpTransport(options))
+    hub.extras["mail_sender"] = sender
+    stop = asyncio.Event()
+    return asyncio.create_task(sender.run_forever(stop), name="mail-sender"), stop
 
 
 def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:

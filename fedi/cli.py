@@ -41,7 +41,11 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    from fedi.mail.settings import mail_settings
+
+    settings = load_settings(args.config)
+    mail_settings(settings.extra)  # a wrong [email] key stops here, with its name
+    return settings
 
 
 def _schema_is_current(settings: Settings) -> bool:
@@ -306,7 +310,7 @@ def cmd_applications(args: argparse.Namespace) -> int:
                 registration.approve(session, settings, app, force=args.force)
                 print(f"approved @{app.username}: the account is ready")
             else:
-                registration.refuse(session, app, args.reason or "")
+                registration.refuse(session, app, args.reason or "", settings=settings)
                 print(f"refused @{app.username}")
         except registration.ApplicationError as exc:
             raise CommandError(str(exc)) from None
@@ -390,6 +394,26 @@ def cmd_trades(args: argparse.Namespace) -> int:
                     print(f"already several in {item.slug}: {names} (nobody is removed)")
         except trades.TradeError as exc:
             raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    """``voisins mail list``: messages not sent yet (and given up), with their links, so an
+    admin of a hub without ``[email]`` can pass them on by hand."""
+    from fedi.mail.queue import links_in, waiting
+
+    statuses = ("pending", "failed", "sent") if args.all else ("pending", "failed")
+    with _database(args) as (_settings, sessions), sessions() as session:
+        rows = waiting(session, statuses)
+        for row in rows:
+            print(f"{row.id}\t{row.status}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.recipient}\t"
+                  f"{row.language}\t{row.kind}\t{row.subject}")
+            for link in links_in(row.text):
+                print(f"\t{link}")
+            if row.last_error:
+                print(f"\t({row.attempts}) {row.last_error}")
+        if not rows:
+            print("no mail waiting")
     return 0
 
 
@@ -652,6 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=["on", "off"])
     p.set_defaults(func=cmd_trades)
 
+    ml = sub.add_parser("mail", help="outgoing mail").add_subparsers(dest="action", required=True)
+    p = ml.add_parser("list", help="messages not sent yet, with their links")
+    p.add_argument("--all", action="store_true", help="sent messages too")
+    p.set_defaults(func=cmd_mail)
     st = sub.add_parser("settings", help="hub settings").add_subparsers(dest="action", required=True)
     p = st.add_parser("list", help="every setting and its value")
     p.set_defaults(func=cmd_settings)

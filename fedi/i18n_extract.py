@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2),
             "translate": (2,), "translate_plural": (2, 3)}
 SOURCES = [("fedi", [("**.py", "python")]),
-           ("templates", [("**.html", "jinja2")])]
-OPTIONS = {"**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
+           ("templates", [("**.html", "jinja2"), ("**.txt", "jinja2")])]
+OPTIONS = {"**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"},
+           "**.txt": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 # (function name, index of the message argument)
 ERROR_CALLS = {"ApiError": 1, "unprocessable": 0, "OAuthError": 2}
 
@@ -90,7 +91,8 @@ def _call_name(node: ast.Call) -> str:
 def cli_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:
     """Help texts of ``voisins`` (fedi/cli.py ``build_parser``), its ``CommandError``
     messages and the configuration errors (fedi/config.py ``ConfigError``)."""
-    for name, calls in (("cli.py", {"CommandError": 0}), ("config.py", {"ConfigError": 1})):
+    for name, calls in (("cli.py", {"CommandError": 0}), ("config.py", {"ConfigError": 1}),
+                        ("mail/settings.py", {"ConfigError": 1})):
         path = root / "fedi" / name
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

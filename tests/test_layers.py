@@ -16,7 +16,7 @@ LAYERS = [
     ("fedi.db", 2), ("fedi.models", 2), ("fedi.migrate", 2), ("fedi.data", 2),
     ("fedi.convert", 3), ("fedi.http", 3), ("fedi.resolve", 3), ("fedi.webfinger", 3),
     ("fedi.peers", 3),
-    ("outbox", 4),
+    ("outbox", 4), ("fedi.mail", 4),
     ("fedi.services", 5), ("inbox", 5),
     ("fedi.web", 6), ("fedi.api", 6), ("fedi.site", 6), ("fedi.admin", 6), ("inbox.routes", 6),
     ("fedi.streaming", 2), ("fedi.streaming.dispatch", 6), ("fedi.streaming.routes", 6),

@@ -53,3 +53,6 @@ __all__ += ["MediaAttachment"]
 from fedi.models.console import AuditEntry
 
 __all__ += ["AuditEntry"]
+from fedi.models.mail import MailToken, OutgoingMail
+
+__all__ += ["MailToken", "OutgoingMail"]

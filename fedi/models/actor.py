@@ -71,6 +71,8 @@ class User(Base):
     sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the member opened the confirmation link mailed to them (fedi.services.mail_links).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Neighbour(Base):

@@ -24,6 +24,12 @@ from fedi.models import Actor, Application, Invite, TradeCategory, User
 from fedi.services.accounts import EMAIL_RE, RESERVED, USERNAME_RE, create_user, hash_password
 from fedi.services.hub_settings import get_setting
 from fedi.services.invites import InviteError, consume, record_sponsorship, usable_invite
+from fedi.services.mail_links import (
+    application_approved,
+    application_received,
+    application_refused,
+    send_confirmation,
+)
 from fedi.services.territory import POSTAL_RE, city_for, in_territory
 from fedi.services.trades import TradeTaken, check_trade_free, find_trade, join_waitlist
 
@@ -214,6 +220,7 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
     if state == "member":
         user = _make_member(session, settings, form, trade, password_hash=password_hash,
                             sponsor_user_id=invite.inviter_user_id, invite_id=invite.id)
+        send_confirmation(session, settings, user, now=now)
         return Outcome("member", user=user)
     token = secrets.token_urlsafe(24)
     application = Application(
@@ -227,6 +234,7 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
     session.flush()
     if state == "waitlisted":
         join_waitlist(session, trade, application_id=application.id)
+    application_received(session, settings, application, token)
     return Outcome(state, application=application, status_token=token)
 
 
@@ -297,17 +305,21 @@ def approve(session: Session, settings: Settings, application: Application, *,
     application.state = "approved"
     application.user_id = user.id
     application.decided_at = now or utcnow()
+    application_approved(session, settings, application, user)
     return user
 
 
 def refuse(session: Session, application: Application, reason: str = "", *,
-           now: datetime | None = None) -> None:
+           now: datetime | None = None, settings: Settings | None = None) -> None:
+    """Refuse the application; with ``settings``, the applicant is told by mail."""
     if application.state not in ("pending", "waitlisted"):
         raise ApplicationError(f"the application of {application.username} is {application.state}")
     application.state = "refused"
     application.reason = reason[:2000]
     application.decided_at = now or utcnow()
     application.password_hash = ""  # nothing to keep once refused
+    if settings is not None:
+        application_refused(session, settings, application)
 
 
 def list_applications(session: Session, states: tuple[str, ...] = ("pending", "waitlisted")

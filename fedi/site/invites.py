@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from fedi.i18n import translate
 from fedi.models import Actor, Invite, Sponsorship, User
+from fedi.services.accounts import EMAIL_RE
 from fedi.services.hub_settings import get_setting
 from fedi.services.invites import (
     MAX_NOTE,
@@ -26,8 +28,9 @@ from fedi.services.invites import (
     list_invites,
 )
 from fedi.services.invites import revoke as revoke_invite
+from fedi.services.mail_links import send_invitation
 from fedi.site.page import Refused, back, read_form, reading, refusable, show, writing
-from fedi.web.session import require_member
+from fedi.web.session import member_of, require_member
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
@@ -73,7 +76,7 @@ def _rows(session: Session, base: str, user: User) -> list[InviteRow]:
 
 
 def _page(request: Request, error: str | None = None, created: str | None = None,
-          status: int = 200) -> Response:
+          status: int = 200, mailed: str | None = None) -> Response:
     hub = hub_of(request)
     with reading(request) as (session, _actor, user):
         allowed = may_invite(session, user)
@@ -84,25 +87,31 @@ def _page(request: Request, error: str | None = None, created: str | None = None
     return show(request, "site/pages/invitations.html", {
         "nav": "", "allowed": allowed, "rows": rows, "waiting": waiting, "mode": mode,
         "error": error, "created": created, "uses": USES, "lifetimes": LIFETIMES,
-        "max_note": MAX_NOTE,
+        "max_note": MAX_NOTE, "mailed": mailed,
     }, status=status)
 
 
 @require_member
 async def invitations_page(request: Request) -> Response:
     created = request.query_params.get("created")
-    return _page(request, created=created[:64] if created else None)
+    mailed = request.query_params.get("mailed")
+    return _page(request, created=created[:64] if created else None,
+                 mailed=mailed[:320] if created and mailed else None)
 
 
 @require_member
 @refusable
 async def create(request: Request) -> Response:
-    form = await read_form(request, ("uses", "days", "note"), limit=2000)
+    form = await read_form(request, ("uses", "days", "note", "email", "lang"), limit=2000)
     lang = request_language(request)
     uses = int(form["uses"]) if form["uses"].isdigit() else 0
     days = int(form["days"]) if form["days"].isdigit() else 0
     if uses not in USES or days not in LIFETIMES:
         return _page(request, error=translate(lang, "Choose how many people and for how long."),
+                     status=422)
+    address = form["email"].strip()
+    if address and (len(address) > 320 or not EMAIL_RE.match(address)):
+        return _page(request, error=translate(lang, "This email address is not valid."),
                      status=422)
     with writing(request) as (session, _actor, user):
         if not may_invite(session, user):
@@ -112,6 +121,15 @@ async def create(request: Request) -> Response:
                                    note=form["note"])
         except InviteError as exc:
             raise Refused(_page(request, error=exc.message(lang), status=422)) from None
+        if address:
+            send_invitation(session, hub_of(request).settings, invite,
+                            member_of(request).actor.display_name or member_of(request).username,
+                            address, form["lang"] if form["lang"] in ("fr", "en") else lang)
+    if address:
+        wake = hub_of(request).extras.get("mail_sender")
+        if wake is not None:
+            wake.wake()
+        return back(f"/invitations?created={invite.code}&mailed={quote(address)}")
     return back(f"/invitations?created={invite.code}")
 
 

@@ -15,6 +15,7 @@ from fedi.site import (
     front,
     invites,
     notifications,
+    password,
     profile,
     profile_edit,
     settings,
@@ -35,4 +36,5 @@ routes = guard_routes([
     *invites.routes,
     *notifications.routes,
     *conversations.routes,
+    *password.routes,
 ])
