@@ -27,6 +27,7 @@ from fedi.convert.events import remaining, where, zone
 from fedi.db import utcnow
 from fedi.models import Actor, Event, EventParticipant, Status
 from fedi.services import timelines
+from fedi.services.articles import render_body
 from fedi.services.events import (
     DEFAULT_TZ,
     EventError,
@@ -34,7 +35,6 @@ from fedi.services.events import (
     create_event,
     edit_event,
 )
-from fedi.services.articles import render_body
 from fedi.services.participation import decide, participation, set_rsvp
 from fedi.site.page import (
     Refused,

@@ -7,19 +7,21 @@ calendar feed URL made in the settings serves an ``.ics`` that parses."""
 from __future__ import annotations
 
 import re
-from html import unescape
+import sys
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
-from test_site_pages import Browser  # also puts tests/api (apiworld) on the path
+from test_site_pages import Browser
 
 from fedi.models import Article, Event
 
-from apiworld import ApiWorld  # noqa: E402  isort: skip
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from apiworld import ApiWorld
 
 
 @pytest.fixture(scope="module")
