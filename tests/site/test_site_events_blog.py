@@ -161,3 +161,32 @@ def test_calendar_feed_from_settings(world: ApiWorld, people: dict[str, Any]) ->
     again = alice.post("/settings/calendar", {}, "/settings/calendar")
     assert again.status_code == 200
     assert alice.client.get(url.group(1)).status_code == 404  # the old address ends
+
+
+def test_restricted_event_approval_and_english(world: ApiWorld, people: dict[str, Any]) -> None:
+    alice, bob = people["b"]["alice"], people["b"]["bob"]
+    made = alice.post("/events", {**EVENT, "title": "Atelier vélo", "join_mode": "restricted",
+                                  "audience": "hub", "capacity": ""}, "/events/new")
+    assert made.status_code == 303
+    path = made.headers["location"]
+    event_id = path.rsplit("/", 1)[1]
+    assert bob.post(f"/events/{event_id}/rsvp", {"wish": "going"}, path).status_code == 303
+    assert "attend la validation" in unescape(bob.get(path).text)
+    organiser = alice.get(path).text
+    assert "en attente de validation" in organiser
+    bob_id = people["m"]["bob"].actor_id
+    accepted = alice.post(f"/events/{event_id}/participants/{bob_id}/accept", {}, path)
+    assert accepted.status_code == 303
+    assert "Vous y allez" in bob.get(path).text
+    # Someone else's event cannot be decided on.
+    assert bob.post(f"/events/{event_id}/participants/{bob_id}/reject", {},
+                    path).status_code == 404
+
+    # In English: the buttons, the Babel date and the service's messages.
+    assert bob.post("/settings/language", {"lang": "en"}, "/settings").status_code == 303
+    page = unescape(bob.get(path).text)
+    assert "I'm going" in page and "Wednesday, June 12, 2030" in page
+    assert "You are going." in page
+    wrong = bob.post("/events", {**EVENT, "title": ""}, "/events/new")
+    assert wrong.status_code == 422 and "An event needs a title" in wrong.text
+    assert bob.post("/settings/language", {"lang": "fr"}, "/settings").status_code == 303
