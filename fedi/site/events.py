@@ -201,7 +201,7 @@ async def new_event(request: Request) -> Response:
 
 
 async def _event_form(request: Request) -> dict[str, str]:
-    form = await read_form(request, FIELDS)
+    form = await read_form(request, FIELDS, 20_001)  # over the limit: the service says so
     if form["audience"] not in AUDIENCES:
         form["audience"] = "followers"
     return form
