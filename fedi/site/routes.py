@@ -9,9 +9,12 @@ from __future__ import annotations
 from fedi.site import (
     assets,
     auth,
+    blog,
+    calendar_feed,
     compose,
     conversations,
     directory,
+    events,
     front,
     invites,
     notifications,
@@ -28,6 +31,9 @@ routes = guard_routes([
     *auth.routes,
     *settings.routes,
     *front.routes,
+    *blog.routes,  # before timeline's /@{acct}/{id}
+    *events.routes,
+    *calendar_feed.routes,
     *timeline.routes,
     *compose.routes,
     *profile.routes,

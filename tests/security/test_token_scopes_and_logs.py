@@ -1,6 +1,8 @@
-"""Issue 13 #8: tokens. The ``/directory`` page needs ``read:accounts`` (a write-only token
-listed members); ``?access_token=`` in a URL is refused with a clear 401 (URLs end up in
-logs and browser history); no token, refresh token or password reaches a log line."""
+"""Issue 13 #8: tokens. The member directory needs ``read:accounts`` through the API (a
+write-only token listed members), and the site's ``/directory`` page opens only with a login
+session, never with a token; ``?access_token=`` in a URL is refused (a clear 401 from the API,
+no members from the site: URLs end up in logs and browser history); no token, refresh token
+or password reaches a log line."""
 
 from __future__ import annotations
 
@@ -47,19 +49,29 @@ def test_tokens_scopes_urls_and_logs(make_hub: Callable[..., HubProcess]) -> Non
             secrets += [doc["access_token"], doc["refresh_token"]]
 
         def directory(token: str) -> httpx.Response:
-            return client.get(f"{hub.base}/directory",
+            return client.get(f"{hub.base}/api/v1/directory",
                               headers={"Authorization": f"Bearer {token}"})
 
         # A write-only token does not list members; read:accounts or read does.
         refused = directory(writer["access_token"])
         assert refused.status_code == 403
-        assert "read:accounts" in refused.text and "alice" not in refused.text
+        assert "scopes" in refused.json()["error"] and "alice" not in refused.text
         assert "alice" in directory(reader["access_token"]).text
         assert "alice" in directory(broad["access_token"]).text
 
-        # Tokens in URLs: refused everywhere, with a sentence saying what to do.
+        # The site's directory is for logged-in browsers: no token opens it, whatever
+        # its scopes, in the header or in the URL (it sends the visitor to the login page).
+        for token in (writer, reader, broad):
+            page = client.get(f"{hub.base}/directory", follow_redirects=True,
+                              headers={"Authorization": f"Bearer {token['access_token']}"})
+            assert "alice" not in page.text and "/login" in str(page.url)
+            page = client.get(f"{hub.base}/directory", follow_redirects=True,
+                              params={"access_token": token["access_token"]})
+            assert "alice" not in page.text and "/login" in str(page.url)
+
+        # Tokens in URLs: refused everywhere in the API, with a sentence saying what to do.
         for path in ("/api/v1/accounts/verify_credentials", "/api/v1/timelines/home",
-                     "/api/v1/instance", "/directory"):
+                     "/api/v1/instance", "/api/v1/directory"):
             answer = client.get(f"{hub.base}{path}",
                                 params={"access_token": broad["access_token"]})
             assert answer.status_code == 401, path
