@@ -5,16 +5,18 @@ answers, walked: everything they advertise answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from apiworld import ApiWorld, Member, ok
+from mastodon import Mastodon
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
+from support.hubs import HubProcess
 
 from fedi.api.features import provided
 
@@ -239,3 +241,31 @@ def test_features_come_from_the_routes(world: ApiWorld) -> None:
     with_streaming = Starlette(routes=[WebSocketRoute("/api/v1/streaming", _socket),
                                        *world.app.routes])
     assert provided(with_streaming) == {"streaming"}
+
+
+def test_mastodon_py_notifications_and_instance_v2(
+        make_hub: Callable[..., HubProcess]) -> None:
+    """Mastodon.py against a real ``voisins serve``: v1 notifications still work and the v2
+    instance (with ``api_versions``) parses."""
+    hub = make_hub("surface")
+    for name in ("alice", "bob"):
+        hub.add_user(name)
+    hub.start()
+    scopes = ["read", "write", "follow"]
+    clients = {}
+    for name in ("alice", "bob"):
+        cid, secret = Mastodon.create_app("surface", api_base_url=hub.base, scopes=scopes)
+        client = Mastodon(client_id=cid, client_secret=secret, api_base_url=hub.base)
+        client.log_in(f"{name}@{hub.host}.test", hub.passwords[name], scopes=scopes,
+                      allow_http=True)
+        clients[name] = client
+    alice, bob = clients["alice"], clients["bob"]
+    post = alice.status_post("Ouvert dimanche", visibility="public")
+    bob.status_favourite(post)
+    notes = alice.notifications(types=["favourite"])
+    assert [(n.type, n.status.id) for n in notes] == [("favourite", post.id)]
+    assert notes[0].group_key.startswith(f"favourite-{post.id}-")
+    info = alice.instance_v2()
+    assert info.api_versions == {"mastodon": 2} and info.domain
+    assert info.configuration.polls.max_options >= 2
+    assert all(rule.hint is not None for rule in alice.instance_rules())
