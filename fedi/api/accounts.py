@@ -201,6 +201,5 @@ routes = [
     Route("/api/v1/accounts/{id}/followers", read(followers)),
     Route("/api/v1/accounts/{id}/following", read(following)),
     Route("/api/v1/accounts/{id}/featured_tags", read(empty_list)),
-    Route("/api/v1/accounts/{id}/lists", endpoint("read:lists", body=False)(empty_list)),
     Route("/api/v1/accounts/{id}/identity_proofs", read(empty_list)),
 ]

@@ -1,5 +1,5 @@
 """Empty but valid answers, so that apps do not crash on what this hub does not do
-(lists, filters, custom emojis, announcements, trends, suggestions, followed tags, media,
+(filters, custom emojis, announcements, trends, suggestions, followed tags, media,
 push), plus reports and tags."""
 
 from __future__ import annotations
@@ -96,9 +96,6 @@ async def streaming(call: Call) -> Any:
 read = endpoint("read", body=False)
 token = endpoint(auth="token", body=False)
 routes = [
-    Route("/api/v1/lists", endpoint("read:lists", body=False)(empty), methods=["GET"]),
-    Route("/api/v1/lists", endpoint("write:lists")(unsupported), methods=["POST"]),
-    Route("/api/v1/lists/{id}", endpoint("read:lists", body=False)(no_record)),
     Route("/api/v1/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
     Route("/api/v2/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
     Route("/api/v1/filters", endpoint("write:filters")(unsupported), methods=["POST"]),

@@ -47,3 +47,6 @@ __all__ += ["WebSession"]
 from fedi.models.event import Article, CalendarToken, Event, EventParticipant
 
 __all__ += ["Article", "CalendarToken", "Event", "EventParticipant"]
+from fedi.models.lists import AccountList, AccountListEntry
+
+__all__ += ["AccountList", "AccountListEntry"]

@@ -171,7 +171,7 @@ def test_other_surface(world: ApiWorld) -> None:
     tag = ok(world.get(carol, "/api/v1/tags/Boulangerie"))
     assert tag["id"].isdigit() and tag["name"] == "boulangerie" or tag["id"].isdigit()
     assert ok(world.get(carol, "/api/v1/tags/boulangerie"))["id"] == tag["id"]
-    for path in ("/api/v1/lists", "/api/v1/domain_blocks", "/api/v1/suggestions",
+    for path in ("/api/v1/domain_blocks", "/api/v1/suggestions",
                  "/api/v2/suggestions", "/api/v1/followed_tags", "/api/v1/featured_tags",
                  "/api/v2/filters", "/api/v1/instance/domain_blocks"):
         assert ok(world.get(carol, path)) == [], path
@@ -269,3 +269,47 @@ def test_mastodon_py_notifications_and_instance_v2(
     assert info.api_versions == {"mastodon": 2} and info.domain
     assert info.configuration.polls.max_options >= 2
     assert all(rule.hint is not None for rule in alice.instance_rules())
+
+
+def test_lists_with_their_accounts_and_timeline(world: ApiWorld) -> None:
+    owner, baker, florist, other = (world.member(n) for n in ("owner", "baker", "florist",
+                                                                "other"))
+    world.follow(owner, baker)
+    assert ok(world.get(owner, "/api/v1/lists")) == []
+    assert world.post_json(owner, "/api/v1/lists", {"title": "  "}).status_code == 422
+    assert world.post_json(owner, "/api/v1/lists", {"title": "Commerces",
+                                                    "replies_policy": "all"}).status_code == 422
+    made = ok(world.post_json(owner, "/api/v1/lists", {"title": "Commerces"}))
+    assert made == {"id": made["id"], "title": "Commerces", "replies_policy": "list",
+                    "exclusive": False}
+    lid = made["id"]
+    # Only accounts the owner follows; all or nothing.
+    refused = world.post_json(owner, f"/api/v1/lists/{lid}/accounts",
+                              {"account_ids": [baker.id, florist.id]})
+    assert refused.status_code == 422
+    assert ok(world.get(owner, f"/api/v1/lists/{lid}/accounts")) == []
+    ok(world.post_json(owner, f"/api/v1/lists/{lid}/accounts", {"account_ids": [baker.id]}))
+    assert [a["id"] for a in ok(world.get(owner, f"/api/v1/lists/{lid}/accounts"))] == [
+        baker.id]
+    assert [x["id"] for x in ok(world.get(owner, f"/api/v1/accounts/{baker.id}/lists"))] == [
+        lid]
+    # The list timeline: what the owner may see of the listed accounts.
+    shown = world.post(baker, "Pain aux noix ce matin", "followers")
+    hidden = world.post(baker, f"@{other.username} ta commande", "direct")
+    world.post(florist, "Tulipes", "neighbourhood")
+    ids = [s["id"] for s in ok(world.get(owner, f"/api/v1/timelines/list/{lid}"))]
+    assert str(shown) in ids and str(hidden) not in ids and len(ids) == 1
+    # Nobody else sees the list.
+    for path in (f"/api/v1/lists/{lid}", f"/api/v1/lists/{lid}/accounts",
+                 f"/api/v1/timelines/list/{lid}"):
+        assert world.get(other, path).status_code == 404, path
+    assert ok(world.get(other, f"/api/v1/accounts/{baker.id}/lists")) == []
+    renamed = ok(world.client.put(f"/api/v1/lists/{lid}", headers=owner.headers,
+                                  json={"title": "Boutiques", "replies_policy": "none"}))
+    assert renamed["title"] == "Boutiques" and renamed["replies_policy"] == "none"
+    ok(world.client.request("DELETE", f"/api/v1/lists/{lid}/accounts", headers=owner.headers,
+                            json={"account_ids": [baker.id]}))
+    assert ok(world.get(owner, f"/api/v1/lists/{lid}/accounts")) == []
+    ok(world.client.delete(f"/api/v1/lists/{lid}", headers=owner.headers))
+    assert world.get(owner, f"/api/v1/lists/{lid}").status_code == 404
+    assert ok(world.get(owner, "/api/v1/lists")) == []
