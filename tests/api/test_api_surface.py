@@ -14,11 +14,15 @@ import pytest
 from apiworld import ApiWorld, Member, ok
 from mastodon import Mastodon
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from support.hubs import HubProcess
 
+from fedi.api import stubs
 from fedi.api.features import provided
+from fedi.api.stubs import MISSING_PNG
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -195,14 +199,27 @@ def test_instance_advertises_only_what_answers(world: ApiWorld) -> None:
     assert all(r["hint"] is not None for r in v1["rules"])
     assert v2["api_versions"] == {"mastodon": 2}
     assert v1["version"].startswith("4.2.0 ") and v2["version"] == v1["version"]
-    # No streaming route here: none advertised (the WebSocket would be refused).
-    assert "streaming_api" not in v1["urls"] and "streaming" not in v2["configuration"]["urls"]
-    # No media upload here: no type accepted, no attachment, and uploads are refused.
+    features = provided(world.app)
+    if "streaming" in features:  # once the streaming routes exist: advertised, and it connects
+        assert v1["urls"]["streaming_api"] == v2["configuration"]["urls"]["streaming"] == (
+            "wss://hub.test")
+        with world.client.websocket_connect(f"/api/v1/streaming?access_token={dan.token}"
+                                            "&stream=user"):
+            pass
+    else:  # none advertised (the WebSocket would be refused)
+        assert "streaming_api" not in v1["urls"]
+        assert "streaming" not in v2["configuration"]["urls"]
+    upload = world.client.post("/api/v2/media", headers=dan.headers,
+                               files={"file": ("a.png", MISSING_PNG, "image/png")})
     for answer in (v1, v2):
-        assert answer["configuration"]["media_attachments"]["supported_mime_types"] == []
-        assert answer["configuration"]["statuses"]["max_media_attachments"] == 0
-    assert world.client.post("/api/v2/media", headers=dan.headers,
-                             files={"file": ("a.png", b"x", "image/png")}).status_code >= 400
+        media = answer["configuration"]["media_attachments"]
+        statuses = answer["configuration"]["statuses"]
+        if "media" in features:  # once uploads exist: PNG advertised, and accepted
+            assert "image/png" in media["supported_mime_types"]
+            assert statuses["max_media_attachments"] > 0
+        else:  # no type accepted, no attachment, and uploads are refused
+            assert media["supported_mime_types"] == [] and statuses["max_media_attachments"] == 0
+    assert (upload.status_code in (200, 202)) == ("media" in features), upload.text
     # Every URL advertised answers.
     urls = [u for u in v2["configuration"]["urls"].values() if u]
     urls.append(v2["thumbnail"]["url"])
@@ -236,11 +253,19 @@ async def _socket(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def test_features_come_from_the_routes(world: ApiWorld) -> None:
-    assert provided(world.app) == frozenset()
-    with_streaming = Starlette(routes=[WebSocketRoute("/api/v1/streaming", _socket),
-                                       *world.app.routes])
-    assert provided(with_streaming) == {"streaming"}
+async def _upload(request: Request) -> Response:
+    return JSONResponse({"id": "1"})
+
+
+def test_features_come_from_the_routes() -> None:
+    """The registry is the router: a real handler provides a feature, a stub does not, and
+    a real handler shadowed by a stub provides nothing (it would never answer)."""
+    assert provided(Starlette(routes=list(stubs.routes))) == frozenset()
+    socket = WebSocketRoute("/api/v1/streaming", _socket)
+    upload = Route("/api/v2/media", _upload, methods=["POST"])
+    assert provided(Starlette(routes=[socket, *stubs.routes])) == {"streaming"}
+    assert provided(Starlette(routes=[upload, *stubs.routes])) == {"media"}
+    assert provided(Starlette(routes=[*stubs.routes, upload])) == frozenset()
 
 
 def test_mastodon_py_notifications_and_instance_v2(
