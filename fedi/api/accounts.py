@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint, json_response
-from fedi.api.errors import not_found, unprocessable
+from fedi.api.errors import ApiError, not_found, unprocessable
 from fedi.api.media import apply_profile_images
 from fedi.api.pagination import link_header, page_of
 from fedi.api.registration import ValidationFailed
@@ -133,6 +133,17 @@ async def accounts_search(call: Call) -> Any:
     return call.render.accounts(actors)
 
 
+async def get_accounts(call: Call) -> Any:
+    """``GET /api/v1/accounts?id[]=`` (Mastodon 4.3): the known ones, unknown ids skipped."""
+    found = []
+    for actor_id in call.params.id_list("id", max_items=40):
+        try:
+            found.append(account_or_404(call.session, actor_id))
+        except ApiError:
+            continue
+    return call.render.accounts(found)
+
+
 async def get_account(call: Call) -> Any:
     return call.render.account(account_or_404(call.session, call.path_id()))
 
@@ -185,12 +196,12 @@ routes = [
     Route("/api/v1/accounts/lookup", read(lookup)),
     Route("/api/v1/accounts/search", endpoint(("read:accounts", "read:search"),
                                               body=False)(accounts_search)),
+    Route("/api/v1/accounts", read(get_accounts), methods=["GET"]),
     Route("/api/v1/accounts/{id}", read(get_account)),
     Route("/api/v1/accounts/{id}/statuses",
           endpoint("read:statuses", body=False)(account_statuses)),
     Route("/api/v1/accounts/{id}/followers", read(followers)),
     Route("/api/v1/accounts/{id}/following", read(following)),
     Route("/api/v1/accounts/{id}/featured_tags", read(empty_list)),
-    Route("/api/v1/accounts/{id}/lists", endpoint("read:lists", body=False)(empty_list)),
     Route("/api/v1/accounts/{id}/identity_proofs", read(empty_list)),
 ]

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint
 from fedi.api.entities import Renderer
-from fedi.api.media import media_limits
+from fedi.api.features import provided
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
 from fedi.models import Actor, Status, User
 from fedi.services.polls import poll_limits
@@ -24,6 +24,22 @@ RULES = [
 ]
 SHORT = ("Un réseau privé de voisins professionnels. / A private network of neighbouring "
          "professionals.")
+# Mastodon 4.3's level of the client API (grouped notifications, notification policy and
+# requests, ``GET /api/v1/statuses?id[]=``, ``GET /api/v1/accounts?id[]=``): all served here.
+API_VERSIONS = {"mastodon": 2}
+PRIVACY_UPDATED = "2026-01-01T00:00:00.000Z"
+PRIVACY_POLICY = (
+    "<p>Ce hub conserve ce que ses membres y publient (profil, messages, abonnements) pour le "
+    "leur montrer et le montrer aux personnes qu'ils choisissent ; il n'y a ni publicité ni "
+    "revente de données. Un message n'est envoyé qu'aux serveurs de ses destinataires. "
+    "Supprimer son compte efface son profil et ses messages, ici et, par une demande de "
+    "suppression, chez les autres serveurs. Pour toute question, écrivez à l'administrateur "
+    "du hub.</p>"
+    "<p>This hub keeps what its members publish (profile, posts, follows) to show it to them "
+    "and to the people they choose; there is no advertising and no resale of data. A post is "
+    "sent only to its recipients' servers. Deleting an account erases its profile and posts "
+    "here and, through a deletion request, on other servers. For any question, write to the "
+    "hub's administrator.</p>")
 MEDIA = {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
          "description_limit": 1500}
@@ -58,6 +74,27 @@ def _stats(call: Call) -> dict[str, int]:
             "domain_count": len(call.hub.peers.allowed()) + 1}
 
 
+def _features(call: Call) -> frozenset[str]:
+    return provided(call.request.app)
+
+
+def _streaming_url(call: Call) -> str:
+    ws = "wss" if call.hub.settings.scheme == "https" else "ws"
+    return f"{ws}://{call.hub.settings.domain}"
+
+
+def _media(call: Call, features: frozenset[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``configuration.media_attachments`` and ``statuses``: uploads only once the media
+    upload routes exist (``fedi.api.media``, loaded by name: it is optional)."""
+    if "media" not in features:
+        return MEDIA, STATUSES
+    import importlib
+
+    limits = getattr(importlib.import_module("fedi.api.media"), "media_limits", None)
+    media = {**MEDIA, **(limits(call.hub) if limits else {})}
+    return media, {**STATUSES, "max_media_attachments": 4}
+
+
 def _description(call: Call) -> str:
     territory = ", ".join(call.hub.settings.territory)
     return (f"{SHORT} Territoire / Territory : {territory}." if territory else SHORT)
@@ -67,18 +104,20 @@ async def instance_v1(call: Call) -> Any:
     settings = call.hub.settings
     contact, email = _contact(call)
     mode = registration_mode(call)
-    ws = "wss" if settings.scheme == "https" else "ws"
+    features = _features(call)
+    media, statuses = _media(call, features)
+    urls = {"streaming_api": _streaming_url(call)} if "streaming" in features else {}
     return {
         "uri": settings.domain, "title": settings.name, "short_description": SHORT,
         "description": _description(call), "email": email, "version": MASTODON_VERSION,
-        "urls": {"streaming_api": f"{ws}://{settings.domain}"}, "stats": _stats(call),
+        "urls": urls, "stats": _stats(call),
         "thumbnail": None, "languages": ["fr", "en"], "registrations": False,
         "approval_required": mode == "invite+approval", "invites_enabled": mode != "closed",
         "configuration": {"accounts": {"max_featured_tags": 0},
-                          "statuses": STATUSES, "media_attachments": {**MEDIA, **media_limits(call.hub)},
+                          "statuses": statuses, "media_attachments": media,
                           "polls": poll_limits(settings).as_dict()},
         "contact_account": contact,
-        "rules": [{"id": i, "text": t} for i, t, _h in RULES],
+        "rules": [{"id": i, "text": t, "hint": h} for i, t, h in RULES],
     }
 
 
@@ -90,6 +129,13 @@ async def instance_v2(call: Call) -> Any:
     message = ("Adhésion sur invitation d'un membre. / Membership is by invitation from a "
                "member." if mode != "closed" else "Inscriptions fermées. / Registrations are "
                "closed.")
+    features = _features(call)
+    media, statuses = _media(call, features)
+    # "about": the front page, which describes the hub to visitors (there is no /about).
+    urls: dict[str, Any] = {"status": None, "about": f"{base}/",
+                            "privacy_policy": None, "terms_of_service": None}
+    if "streaming" in features:
+        urls["streaming"] = _streaming_url(call)
     return {
         "domain": settings.domain, "title": settings.name, "version": MASTODON_VERSION,
         "source_url": "https://voisins.social", "description": _description(call),
@@ -97,16 +143,14 @@ async def instance_v2(call: Call) -> Any:
         "thumbnail": {"url": f"{base}/media/missing.png", "blurhash": None, "versions": {}},
         "icon": [], "languages": ["fr", "en"],
         "configuration": {
-            "urls": {"status": None, "about": f"{base}/about", "privacy_policy": None,
-                     "terms_of_service": None,
-                     "streaming": ("wss" if settings.scheme == "https" else "ws")
-                     + f"://{settings.domain}"},
+            "urls": urls,
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 5},
-            "statuses": STATUSES, "media_attachments": {**MEDIA, **media_limits(call.hub)},
+            "statuses": statuses, "media_attachments": media,
             "polls": poll_limits(settings).as_dict(),
             "translation": {"enabled": False},
         },
+        "api_versions": API_VERSIONS,
         "registrations": {"enabled": False, "approval_required": mode == "invite+approval",
                           "message": message, "url": None, "min_age": None,
                           "reason_required": False},
@@ -131,6 +175,20 @@ async def extended_description(call: Call) -> Any:
     return {"updated_at": "2026-01-01T00:00:00.000Z", "content": f"<p>{_description(call)}</p>"}
 
 
+async def privacy_policy(call: Call) -> Any:
+    return {"updated_at": PRIVACY_UPDATED, "content": PRIVACY_POLICY}
+
+
+async def domain_blocks(call: Call) -> Any:
+    """Servers this hub refuses: none are listed (a hub federates only with the servers its
+    operator allows)."""
+    return []
+
+
+async def translation_languages(call: Call) -> Any:
+    return {}
+
+
 async def languages(call: Call) -> Any:
     return [{"code": "fr", "name": "Français"}, {"code": "en", "name": "English"}]
 
@@ -146,4 +204,7 @@ routes = [
     Route("/api/v1/instance/activity", public(activity)),
     Route("/api/v1/instance/extended_description", public(extended_description)),
     Route("/api/v1/instance/languages", public(languages)),
+    Route("/api/v1/instance/privacy_policy", public(privacy_policy)),
+    Route("/api/v1/instance/domain_blocks", endpoint("read", body=False)(domain_blocks)),
+    Route("/api/v1/instance/translation_languages", public(translation_languages)),
 ]

@@ -35,4 +35,10 @@ def api_routes() -> list[BaseRoute]:
     from fedi.api import articles, events
 
     modules += [events, articles]
+    from fedi.api import lists, notification_groups, notification_requests
+
+    # Before /notifications/{id}: requests and policy are fixed paths.
+    modules.insert(modules.index(notifications), notification_requests)
+    modules.insert(modules.index(notifications) + 1, notification_groups)
+    modules.insert(modules.index(accounts), lists)  # before /accounts/{id}/lists, timelines
     return [route for module in modules for route in module.routes]

@@ -1,10 +1,11 @@
 """Empty but valid answers, so that apps do not crash on what this hub does not do
-(lists, filters, custom emojis, announcements, trends, suggestions, followed tags, media,
+(filters, custom emojis, announcements, trends, suggestions, followed tags, media,
 push), plus reports and tags."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError, not_found, unprocessable
+from fedi.api.features import stub
 from fedi.convert.model_to_api import iso, tag
 from fedi.db import utcnow
 from fedi.ids import new_id
@@ -32,10 +34,12 @@ async def empty_object(call: Call) -> Any:
     return {}
 
 
+@stub
 async def unsupported(call: Call) -> Any:
     raise unprocessable("This hub does not support this yet")
 
 
+@stub
 async def no_record(call: Call) -> Any:
     raise not_found()
 
@@ -44,7 +48,12 @@ async def get_tag(call: Call) -> Any:
     name = hashtag_name(call.request.path_params["name"])
     if name is None:
         raise not_found()
-    return tag(name, base=call.hub.urls.base)
+    return {"id": tag_id(name), **tag(name, base=call.hub.urls.base)}
+
+
+def tag_id(name: str) -> str:
+    """A stable numeric id for a hashtag (hashtags are names here, not rows)."""
+    return str(int.from_bytes(hashlib.sha256(name.lower().encode()).digest()[:7], "big"))
 
 
 async def report(call: Call) -> Any:
@@ -79,6 +88,7 @@ async def streaming_health(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
+@stub
 async def streaming(call: Call) -> Any:
     raise ApiError(404, "Streaming is not available on this hub yet")
 
@@ -86,9 +96,6 @@ async def streaming(call: Call) -> Any:
 read = endpoint("read", body=False)
 token = endpoint(auth="token", body=False)
 routes = [
-    Route("/api/v1/lists", endpoint("read:lists", body=False)(empty), methods=["GET"]),
-    Route("/api/v1/lists", endpoint("write:lists")(unsupported), methods=["POST"]),
-    Route("/api/v1/lists/{id}", endpoint("read:lists", body=False)(no_record)),
     Route("/api/v1/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
     Route("/api/v2/filters", endpoint("read:filters", body=False)(empty), methods=["GET"]),
     Route("/api/v1/filters", endpoint("write:filters")(unsupported), methods=["POST"]),
@@ -108,6 +115,8 @@ routes = [
     Route("/api/v1/domain_blocks", endpoint("read:blocks", body=False)(empty), methods=["GET"]),
     Route("/api/v1/endorsements", endpoint("read:accounts", body=False)(empty)),
     Route("/api/v1/tags/{name}", read(get_tag)),
+    # Mastodon answers 404 for a link that is not trending; nothing trends here.
+    Route("/api/v1/timelines/link", read(no_record)),
     Route("/api/v1/reports", endpoint("write:reports")(report), methods=["POST"]),
     Route("/api/v1/reports/", endpoint("write:reports")(report), methods=["POST"]),
     Route("/api/v1/media", endpoint("write:media")(unsupported), methods=["POST"]),

@@ -54,16 +54,11 @@ def _by_interaction(kind: str) -> Any:
     return listing
 
 
-async def empty(call: Call) -> Any:
-    return []
-
-
 read = endpoint("read:statuses", body=False)
 routes = [
     Route("/api/v1/timelines/home", read(home)),
     Route("/api/v1/timelines/public", read(public)),
     Route("/api/v1/timelines/tag/{tag}", read(tag)),
-    Route("/api/v1/timelines/list/{id}", endpoint("read:lists", body=False)(empty)),
     Route("/api/v1/favourites", endpoint("read:favourites", body=False)(
         _by_interaction("like"))),
     Route("/api/v1/bookmarks", endpoint("read:bookmarks", body=False)(

@@ -232,11 +232,26 @@ def status_edit(content: str, spoiler_text: str, sensitive: bool, created_at: da
             "media_attachments": [], "emojis": []}
 
 
+# Mastodon 4.3's grouped notifications: favourites and boosts of one status, and follows,
+# within a 12-hour span share a group; every other notification is its own group.
+GROUPABLE_NOTIFICATIONS = frozenset({"favourite", "reblog", "follow"})
+GROUP_SPAN_HOURS = 12
+
+
+def notification_group_key(row: Notification,
+                           grouped: frozenset[str] = GROUPABLE_NOTIFICATIONS) -> str:
+    """``<type>-<status id>-<hour bucket>`` (``follow--<bucket>``) or ``ungrouped-<id>``."""
+    if row.type not in grouped or row.type not in GROUPABLE_NOTIFICATIONS:
+        return f"ungrouped-{row.id}"
+    hours = int(row.created_at.timestamp()) // 3600
+    return f"{row.type}-{row.status_id or ''}-{hours - hours % GROUP_SPAN_HOURS}"
+
+
 def notification(row: Notification, from_account: dict[str, Any],
                  status_entity: dict[str, Any] | None) -> dict[str, Any]:
     return {"id": str(row.id), "type": row.type, "created_at": iso(row.created_at),
             "account": from_account, "status": status_entity,
-            "group_key": f"ungrouped-{row.id}"}
+            "group_key": notification_group_key(row)}
 
 
 def relationship(target_id: int, *, following: bool, requested: bool, followed_by: bool,

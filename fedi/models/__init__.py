@@ -56,3 +56,6 @@ __all__ += ["AuditEntry"]
 from fedi.models.mail import MailToken, OutgoingMail
 
 __all__ += ["MailToken", "OutgoingMail"]
+from fedi.models.lists import AccountList, AccountListEntry
+
+__all__ += ["AccountList", "AccountListEntry"]

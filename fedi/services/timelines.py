@@ -339,3 +339,15 @@ def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str
         return {}
     query = (_replies_base().where(Status.id.in_(replies)).group_by(Status.in_reply_to_id))
     return {parent: n for parent, n in session.execute(query, bound(viewer, linked)).all()}
+
+
+def by_authors(session: Session, viewer: Actor, linked: frozenset[str], author_ids: Any,
+               page: Page, *, replies: bool = True) -> list[Status]:
+    """Statuses (boosts too) by these authors that the viewer may see: a list's timeline.
+    ``author_ids``: a subquery or a sequence of actor ids."""
+    query = _visible_statuses(viewer, linked).where(Status.actor_id.in_(author_ids),
+                                                     not_silenced(VIEWER))
+    if not replies:
+        query = query.where(Status.in_reply_to_id.is_(None))
+    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
+    return newest_first(rows, page)
