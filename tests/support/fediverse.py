@@ -10,7 +10,7 @@ is what these servers publish (their documented behaviour):
   ``cc`` the followers; an unlisted one the other way round.
 - Takahē: actors at ``/@{name}@{domain}/`` (a trailing slash on every path): inbox
   ``…/inbox/``, followers ``…/followers/``, ``endpoints.sharedInbox`` at ``/inbox/``.
-  A public post is addressed to as:Public alone here, as several servers do.
+  A public post is addressed to the compact ``as:Public`` alone, without the followers.
 
 Neither serves ``/members`` (404), so a hub that guessed it would be seen trying.
 """
@@ -105,4 +105,4 @@ class FakeTakahe(HostileRemote):
         return actor
 
     def public_addressing(self, actor: FakeActor) -> tuple[list[str], list[str]]:
-        return [PUBLIC], []
+        return ["as:Public"], []
