@@ -4,11 +4,16 @@ Limited federation (DESIGN.md): only linked hubs (and domains an admin allowed) 
 to or fetch from this hub, and only those are ever contacted. The link protocol
 (``fedi.services.neighbours``) adds two transitional cases:
 
-- ``allowed()`` / ``is_linked``: the hubs content flows with: ``federation.neighbours``,
-  ``federation.allowed`` and hubs whose link was accepted both ways. The neighbourhood
-  audience is addressed to these, and a receiving hub shows such posts only while linked.
-- ``is_allowed``: who may exchange signed requests with us: the above, plus the hubs this
-  hub asked to link with (``requested``), so that their Accept and their own Follow reach us.
+- ``linked()`` / ``is_linked``: the linked hubs, Voisins hubs that share the neighbourhood
+  audience: ``federation.neighbours`` and hubs whose link was accepted both ways. The
+  neighbourhood audience is addressed to these, and a receiving hub shows such posts only
+  while linked.
+- ``servers()``: the allowed servers (``federation.allowed``): any other fediverse server an
+  admin lets in. They get only what individual follows give, never the neighbourhood
+  audience, ``/members`` or the directory (DESIGN.md "Linked hub vs allowed server").
+- ``is_allowed``: who may exchange signed requests with us: both of the above, plus the hubs
+  this hub asked to link with (``requested``), so that their Accept and their own Follow
+  reach us.
   A hub that only asked us (``pending``) gets 403 until an admin says yes.
 - ``may_contact``: who we may send to: the above, plus a hub we just unlinked or refused
   while our Undo or Reject to it is still queued (it gets the news, nothing else).
@@ -74,8 +79,8 @@ class Peers:
     def _load(self) -> _Snapshot:
         with self.sessions() as session:
             rows = session.execute(select(Neighbour.domain, Neighbour.state)).all()
-        linked = set(self.settings.neighbours) | set(self.settings.allowed)
-        reachable = set(linked)
+        linked = set(self.settings.neighbours)
+        reachable = linked | set(self.settings.allowed)
         for domain, state in rows:
             if state == "linked":
                 linked.add(domain)
@@ -90,15 +95,19 @@ class Peers:
             self._loaded_at = now
         return self._snapshot
 
-    def allowed(self) -> frozenset[str]:
-        """The linked hubs (and admin-allowed domains): where content may flow."""
+    def linked(self) -> frozenset[str]:
+        """The linked hubs: where the neighbourhood audience flows. Never an allowed server."""
         return self._current().linked
 
-    linked = allowed
+    allowed = linked  # the older name, kept for callers outside this module
+
+    def servers(self) -> frozenset[str]:
+        """The allowed servers that are not linked hubs (individual follows only)."""
+        return frozenset(self.settings.allowed) - self._current().linked
 
     def is_linked(self, domain: str) -> bool:
         domain = domain.lower()
-        return domain != self.settings.domain and domain in self.allowed()
+        return domain != self.settings.domain and domain in self.linked()
 
     def _recheck(self, domain: str, *, farewell: bool) -> bool:
         """A negative cached answer, checked against the database for this one domain."""

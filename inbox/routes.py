@@ -39,10 +39,13 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
                                  .where(Actor.uri == signer.actor_uri)).first()
         if sender is None:
             return False
+        # Someone here follows the sender: addressed here, however it is addressed (several
+        # servers address a public post to as:Public alone, without their followers).
+        if session.scalar(select(exists().where(
+                Follow.followee_id == sender.id, Follow.state == "accepted"))):
+            return True
         if sender.followers_url in targets or doc.get("type") in ("Delete", "Update", "Undo"):
-            # Fan-out to followers: worth it only when someone here follows the sender.
-            return bool(session.scalar(select(exists().where(
-                Follow.followee_id == sender.id, Follow.state == "accepted"))))
+            return False  # fan-out to followers, and no one here follows the sender
     return f"{hub.settings.scheme}://{signer.domain}/members" in targets
 
 

@@ -23,6 +23,7 @@ from fedi.models import (
     Notification,
     Status,
     Tag,
+    TradeCategory,
     User,
     UserSettings,
 )
@@ -43,6 +44,12 @@ class Renderer:
     @cached_property
     def linked(self) -> frozenset[str]:
         return self.hub.peers.allowed()
+
+    @cached_property
+    def trade_labels(self) -> dict[str, str]:
+        """Trade key → French label (« plombier » → « Plombier·ère »)."""
+        return {slug: label for slug, label in self.session.execute(
+            select(TradeCategory.slug, TradeCategory.label_fr))}
 
     def _rows(self, statement: Any) -> list[Any]:
         """Plain rows through the session's connection (no ORM work for tuples)."""
@@ -91,7 +98,8 @@ class Renderer:
             if actor.id not in self._accounts:
                 self._accounts[actor.id] = convert.account(
                     actor, stats.get(actor.id, convert.AccountStats()), base=self.base,
-                    local_domain=self.domain)
+                    local_domain=self.domain,
+                    trade_label=self.trade_labels.get(actor.trade) if actor.trade else None)
                 self._accounts[actor.id].update(pictures.get(actor.id, {}))
         return [self._accounts[a.id] for a in actors]
 

@@ -71,7 +71,7 @@ def _stats(call: Call) -> dict[str, int]:
     statuses = s.scalar(select(func.count()).select_from(Status).where(
         Status.local, Status.deleted_at.is_(None))) or 0
     return {"user_count": users, "status_count": statuses,
-            "domain_count": len(call.hub.peers.allowed()) + 1}
+            "domain_count": len(call.hub.peers.linked() | call.hub.peers.servers()) + 1}
 
 
 def _features(call: Call) -> frozenset[str]:
@@ -164,7 +164,8 @@ async def rules(call: Call) -> Any:
 
 
 async def peers(call: Call) -> Any:
-    return sorted(call.hub.peers.allowed())
+    """Linked hubs and allowed servers: every domain this hub federates with."""
+    return sorted(call.hub.peers.linked() | call.hub.peers.servers())
 
 
 async def activity(call: Call) -> Any:

@@ -14,6 +14,7 @@ from fedi.convert.ap_to_model import InvalidObject
 from fedi.convert.model_to_api import tag as tag_entity
 from fedi.http import RemoteError
 from fedi.models import Actor, Follow, Status, Tag
+from fedi.services import directory
 from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.services.timelines import search as search_statuses
 from fedi.services.timelines import visible_to
@@ -55,6 +56,7 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
         return []
     domain = call.hub.settings.domain
     found: list[Actor] = []
+    exact_found = False
     if "@" in q and " " not in q or q.startswith(("http://", "https://")):
         user, _, host = q.partition("@")
         host = host.lower() or domain
@@ -70,6 +72,7 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
             exact = await resolve_remote(call, q)
         if exact is not None and exact.type in ACCOUNT_TYPES:
             found.append(exact)
+            exact_found = True
         q = user if not q.startswith("http") else ""
     if q:
         pattern = _like(q)
@@ -87,9 +90,24 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
                 Follow.follower_id == call.actor.id, Follow.followee_id == Actor.id,
                 Follow.state == "accepted"))
         query = query.order_by(Actor.local.desc(), Actor.username, Actor.id)
+        # The directory first, folded as it folds (case, accents, French feminine and plural
+        # forms, trade labels), for this hub's members and linked hubs' alike; then other
+        # known accounts by the plain match above.
+        listed = [item.actor for item in directory.search(
+            call.session, call.render.linked,
+            directory.DirectoryQuery(text=q, limit=directory.MAX_LIMIT))]
+        if following:
+            followed = set(call.session.scalars(select(Follow.followee_id).where(
+                Follow.follower_id == call.actor.id, Follow.state == "accepted")))
+            listed = [a for a in listed if a.id in followed]
+        matched = list(call.session.scalars(query.limit(offset + limit + 1)))
         known = {a.id for a in found}
-        found.extend(a for a in call.session.scalars(query.offset(offset).limit(limit + 1))
-                     if a.id not in known)
+        for actor in [*listed, *matched]:
+            if actor.id not in known:
+                known.add(actor.id)
+                found.append(actor)
+        pinned = 1 if exact_found else 0
+        found = found[:pinned] + found[pinned + offset:]
     return found[:limit]
 
 

@@ -79,9 +79,11 @@ class AccountStats:
     last_status_id: int | None = None
 
 
-def profile_fields(actor: Actor, *, french: bool = True) -> list[dict[str, Any]]:
-    """The member's own fields, after the structured ones of the profile card."""
-    labels = (("Métier / Trade", actor.trade), ("Entreprise / Business", actor.business_name),
+def profile_fields(actor: Actor, *, french: bool = True,
+                   trade_label: str | None = None) -> list[dict[str, Any]]:
+    """The member's own fields, after the structured ones of the profile card (the trade by
+    its label, « Plombier·ère », when it is one of ours, never by its internal key)."""
+    labels = (("Métier / Trade", trade_label or actor.trade), ("Entreprise / Business", actor.business_name),
               ("Code postal / Postal code", actor.postal_code), ("Site / Website", actor.website))
     out = [{"name": name, "value": field_html(value), "verified_at": None}
            for name, value in labels if value]
@@ -94,7 +96,8 @@ def profile_fields(actor: Actor, *, french: bool = True) -> list[dict[str, Any]]
     return out
 
 
-def account(actor: Actor, stats: AccountStats, *, base: str, local_domain: str) -> dict[str, Any]:
+def account(actor: Actor, stats: AccountStats, *, base: str, local_domain: str,
+            trade_label: str | None = None) -> dict[str, Any]:
     acct = actor.username if actor.domain == local_domain else f"{actor.username}@{actor.domain}"
     avatar = f"{base}/media/missing.png"
     return {
@@ -122,10 +125,11 @@ def account(actor: Actor, stats: AccountStats, *, base: str, local_domain: str) 
         "followers_count": stats.followers,
         "following_count": stats.following,
         "emojis": [],
-        "fields": profile_fields(actor),
+        "fields": profile_fields(actor, trade_label=trade_label),
         "roles": [],
         # Voisins extensions (ignored by apps): the structured profile card.
         "trade": actor.trade,
+        "trade_label": trade_label or actor.trade,
         "business_name": actor.business_name,
         "postal_code": actor.postal_code,
         "website": actor.website,

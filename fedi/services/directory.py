@@ -1,9 +1,11 @@
 """The directory (annuaire): members of this hub, then members of linked hubs.
 
 Searchable by trade, postal code and keywords (name, username, business, bio, profile fields,
-trade labels). Matching is French-aware: accents and case are ignored, simple plurals are
-reduced (« plombiers » finds « plombier », « journaux » finds « journal »), and a word matches
-the start of a word (« menuis » finds « menuisière »).
+trade labels). Matching is French-aware: accents and case are ignored, simple plurals and
+common feminine forms are reduced (« plombiers » finds « plombier », « journaux » finds
+« journal », « avocate » finds « avocat », « coiffeuse » finds « coiffeur »), and a word
+matches the start of a word (« menuis » finds « menuisière »). The same folding serves the
+directory and account search (``/api/v2/search``), for local and remote profiles alike.
 
 Who is listed: every active member of this hub; of a linked hub, only the members that hub
 lists in its ``/members`` collection (its ``discoverable`` members), and only while linked.
@@ -27,21 +29,46 @@ MAX_QUERY = 200
 MAX_LIMIT = 80
 _WORD = re.compile(r"[a-z0-9]+")
 _TAG = re.compile(r"<[^>]+>")
+_INCLUSIVE = re.compile(r"·\w+(?:·\w+)?")
+
+
+# Common French feminine endings → masculine, on folded words (longest first):
+# coiffeuse → coiffeur, décoratrice → décorateur, électricienne → électricien,
+# plombière → plombier, avocate → avocat, créative → créatif.
+_FEMININE = (("trice", "teur"), ("euse", "eur"), ("ienne", "ien"), ("enne", "en"),
+             ("ere", "er"), ("ive", "if"), ("ate", "at"))
 
 
 def stem(word: str) -> str:
-    """Reduce a folded French word's simple plural: chevaux → cheval, plombiers → plombier."""
+    """Reduce a folded French word's simple plural and common feminine forms to one key:
+    chevaux → cheval, plombiers → plombier, avocates → avocat, coiffeuse → coiffeur.
+    Queries and profiles go through the same function, so both sides meet."""
     if len(word) > 4 and word.endswith("aux"):
-        return word[:-3] + "al"
-    if len(word) > 3 and word[-1] in "sx":
-        return word[:-1]
+        word = word[:-3] + "al"
+    elif len(word) > 3 and word[-1] in "sx":
+        word = word[:-1]
+    for ending, masculine in _FEMININE:
+        if len(word) > len(ending) + 2 and word.endswith(ending):
+            return word[:-len(ending)] + masculine
     return word
+
+
+def _folded(text: str) -> list[str]:
+    plain = html.unescape(_TAG.sub(" ", text or ""))
+    return _WORD.findall(fold(plain).replace("·", " "))
 
 
 def words(text: str) -> list[str]:
     """Folded, stemmed words of a text (HTML tags and entities removed)."""
-    plain = html.unescape(_TAG.sub(" ", text or ""))
-    return [stem(w) for w in _WORD.findall(fold(plain).replace("·", " "))]
+    return [stem(w) for w in _folded(text)]
+
+
+def terms(text: str) -> list[tuple[str, ...]]:
+    """Each folded word of a query with its stem: either may start a profile's word (the
+    stem meets « avocat » for « avocate », the word itself keeps a half-typed « oliv »
+    meeting « olive »). An inclusive ending (« Plombier·ère ») marks a gender, not a word."""
+    text = _INCLUSIVE.sub("", fold(text or ""))
+    return [tuple(dict.fromkeys((w, stem(w)))) for w in _folded(text)]
 
 
 @dataclass(frozen=True)
@@ -71,11 +98,12 @@ def _document(actor: Actor, labels: dict[str, str]) -> set[str]:
     for item in actor.fields or []:
         parts.append(str(item.get("name", "")))
         parts.append(str(item.get("value", "")))
-    return set(words(" ".join(parts)))
+    folded = _folded(" ".join(parts))
+    return set(folded) | {stem(w) for w in folded}
 
 
-def _matches(document: set[str], wanted: list[str]) -> bool:
-    return all(any(w.startswith(q) for w in document) for q in wanted)
+def _matches(document: set[str], wanted: list[tuple[str, ...]]) -> bool:
+    return all(any(w.startswith(q) for w in document for q in forms) for forms in wanted)
 
 
 def candidates(session: Session, linked: frozenset[str], *, local_only: bool = False,
@@ -104,14 +132,14 @@ def search(session: Session, linked: frozenset[str], query: DirectoryQuery) -> l
     text = query.text[:MAX_QUERY]
     postal = re.sub(r"\D", "", query.postal_code)[:5]
     trade_slug = None
-    extra_words: list[str] = []
+    extra_words: list[tuple[str, ...]] = []
     if query.trade.strip():
         category = find_trade(session, query.trade)
         if category is not None:
             trade_slug = category.slug
         else:  # not one of our categories: a neighbour's own trade, matched as words
-            extra_words = words(query.trade[:MAX_QUERY])
-    wanted = words(text) + extra_words
+            extra_words = terms(query.trade[:MAX_QUERY])
+    wanted = terms(text) + extra_words
     labels = _labels(session)
     found = [item for item in candidates(session, linked, local_only=query.local_only,
                                          postal_code=postal, trade_slug=trade_slug)

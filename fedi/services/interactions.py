@@ -1,8 +1,9 @@
 """Favourite, boost, bookmark, pin, block and mute: local rows, notifications, and the
 Like/Announce/Block activities (and their Undo) for other hubs.
 
-A boost never widens an audience (DESIGN.md): followers-only and direct posts cannot be
-boosted; a hub or neighbourhood post is boosted to that same audience.
+A boost never widens an audience (DESIGN.md): a followers-only post can be boosted only by
+its author, to the same followers (as Mastodon does); a direct post never; a hub or
+neighbourhood post is boosted to that same audience.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def reblog(session: Session, ctx: PublishContext, actor: Actor, status: Status) 
     original = session.get(Status, status.reblog_of_id) if status.reblog_of_id else status
     if original is None or original.deleted_at is not None:
         raise InteractionError("This status was deleted")
-    if original.visibility not in ("hub", "neighbourhood"):
+    own_followers_only = original.visibility == "followers" and original.actor_id == actor.id
+    if original.visibility not in ("hub", "neighbourhood") and not own_followers_only:
+        # Mastodon's rule: only the author may boost a followers-only post (to the same
+        # followers); a direct post never.
         raise InteractionError("Followers-only and direct posts cannot be boosted")
     existing = session.scalar(select(Status).where(
         Status.actor_id == actor.id, Status.reblog_of_id == original.id,

@@ -145,6 +145,9 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         return
     visibility = visibility_of(ctx, obj)
     if visibility == "neighbourhood" and ctx.actor.domain not in ctx.publish.linked_domains():
+        # Not a linked hub (an allowed server, or a hub no longer linked): whatever its
+        # addressing (as:Public included), only the members who follow the author or are
+        # mentioned see it (DESIGN.md "Linked hub vs allowed server").
         visibility = "followers"
     parent_uri = http_url(get_id(obj.get("inReplyTo")))
     parent = s.scalar(select(Status).where(Status.uri == parent_uri)) if parent_uri else None

@@ -135,8 +135,14 @@ def test_boost_keeps_audience_and_refuses_private(world: ApiWorld,
         status = post(world, alice, f"@{bob.username} secret", visibility=visibility)
         refused = world.post_json(bob, f"/api/v1/statuses/{status['id']}/reblog")
         assert refused.status_code == 422
-        assert world.post_json(alice, f"/api/v1/statuses/{status['id']}/reblog"
-                               ).status_code == 422
+        own = world.post_json(alice, f"/api/v1/statuses/{status['id']}/reblog")
+        if visibility == "direct":
+            assert own.status_code == 422  # a direct post is never boosted
+        else:  # the author's own followers-only post: to the same followers (Mastodon)
+            assert ok(own)["visibility"] == "private"
+            seen = world.get(carol, f"/api/v1/statuses/{ok(own)['id']}")
+            assert seen.status_code == 404  # carol does not follow alice
+            ok(world.post_json(alice, f"/api/v1/statuses/{status['id']}/unreblog"))
     delivered: dict[str, list[str]] = {}
     for visibility in ("unlisted", "public"):
         status = post(world, alice, f"annonce {visibility}", visibility=visibility)

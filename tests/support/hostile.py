@@ -406,7 +406,8 @@ def activity(actor: FakeActor, type_: str, obj: Any, *, to: Iterable[str] = (),
 
 def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
               users: Iterable[str] = (), allow: Iterable[str] = (),
-              extra_config: str = "", federation: str = "") -> HubProcess:
+              extra_config: str = "", federation: str = "",
+              allowed: Iterable[str] = ()) -> HubProcess:
     """A real ``voisins serve`` on a loopback address of its own: configured, migrated, with
     members, listing ``allow`` as neighbours, started.
 
@@ -423,6 +424,8 @@ def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
     listed = ", ".join(json.dumps(d) for d in allow)
     assert "neighbours = []" in text
     # ``federation``: more lines for the [federation] table; ``extra_config``: more tables.
+    text = text.replace("allowed = []",  # allowed servers: not linked hubs
+                        f"allowed = [{', '.join(json.dumps(d) for d in allowed)}]", 1)
     hub.config_path.write_text(text.replace("neighbours = []", f"neighbours = [{listed}]\n"
                                             f"{federation}", 1), encoding="utf-8")
     assert set(hub.settings().neighbours) == set(allow)
