@@ -26,7 +26,11 @@ def _requirement_name(spec: str) -> str:
 
 def _declared() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {_requirement_name(spec) for spec in project["dependencies"]}
+    # Runtime extras count (``s3``: boto3, imported only when a hub chooses S3 storage);
+    # the test extra does not: the hub's code must not import test tools.
+    extras = [spec for name, specs in project.get("optional-dependencies", {}).items()
+              if name != "test" for spec in specs]
+    return {_requirement_name(spec) for spec in [*project["dependencies"], *extras]}
 
 
 def _imported_modules() -> dict[str, str]:

@@ -43,16 +43,14 @@ async def update_policy_v2(call: Call) -> Any:
         if value not in ("accept", "filter", "drop"):
             raise unprocessable(f"{key} must be accept, filter or drop")
         if value != "accept":
-            raise unprocessable("Ce hub ne filtre pas les notifications. / This hub does not "
-                                "filter notifications.")
+            raise unprocessable("This hub does not filter notifications.")
     return _policy_v2()
 
 
 async def update_policy_v1(call: Call) -> Any:
     for key in POLICY_V1_KEYS:
         if call.params.has(key) and call.params.bool(key):
-            raise unprocessable("Ce hub ne filtre pas les notifications. / This hub does not "
-                                "filter notifications.")
+            raise unprocessable("This hub does not filter notifications.")
     return _policy_v1()
 
 
