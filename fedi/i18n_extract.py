@@ -59,7 +59,7 @@ def message_of(node: ast.expr) -> str | None:
 
 # Service errors whose message the API passes on (``unprocessable(str(exc))``).
 SERVICE_ERRORS = {"ProfileError": 0, "PostingError": 0, "InteractionError": 0,
-                  "RelationshipError": 0}
+                  "RelationshipError": 0, "MediaRefused": 0}
 
 
 def api_error_messages(root: Path = ROOT) -> Iterator[tuple[str, str, int]]:

@@ -119,7 +119,8 @@ def attach_media(session: Session, owner: Actor, status: Status, media_ids: Sequ
     for media_id in ids:
         media = own_media(session, owner, media_id)
         if media is None or media.status_id not in (None, status.id):
-            raise MediaRefused(f"media {media_id} cannot be attached")
+            # One fixed sentence (translated at the edge); the id adds nothing for the member.
+            raise MediaRefused("a media attachment is unknown, not yours or already used")
         chosen.append(media)
     for media in session.scalars(select(MediaAttachment).where(
             MediaAttachment.status_id == status.id)):

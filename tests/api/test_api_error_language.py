@@ -38,8 +38,8 @@ def test_api_errors_in_the_asked_language(world: ApiWorld) -> None:
     media = world.client.post("/api/v1/statuses", json={"status": "hi", "media_ids": ["1"]},
                               headers={**alice.headers, "Accept-Language": "fr"})
     assert media.status_code == 422 and media.json()["error"] == (
-        "La validation a échoué : Les pièces jointes ne sont pas encore prises en charge "
-        "sur ce hub")
+        "La validation a échoué : une pièce jointe est inconnue, n’est pas la vôtre ou est "
+        "déjà utilisée")
     # OAuth: the code stays, the description is translated
     token = world.client.post("/oauth/token", data={"grant_type": "nope"},
                               headers={"Accept-Language": "fr"})
