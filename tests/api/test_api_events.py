@@ -460,7 +460,9 @@ def test_comments_are_replies_within_the_events_audience(world: ApiWorld,
     closed = new_event(world, alice, title="Sans commentaires", comments_enabled=False)
     refused = world.post_json(bob, "/api/v1/statuses", {
         "status": "Un mot", "in_reply_to_id": closed["id"]})
-    assert refused.status_code == 422 and "comments are closed" in refused.json()["error"]
+    # bob's language is French (the default): the refusal is in French.
+    assert refused.status_code == 422
+    assert "les commentaires sont fermés" in refused.json()["error"]
 
 
 def test_inbound_article_is_a_titled_status_with_a_link(world: ApiWorld,
