@@ -59,7 +59,8 @@ def test_suspend_hides_posts_kills_tokens_and_sessions_and_tells_linked_hubs(
     # The link is made by a Follow/Accept exchange after start: wait until the hub itself
     # counts the other as linked (its peers), or the suspension would not be sent there.
     wait_for(lambda: other.domain in api(hub, alice_token, "/api/v1/instance/peers").json(),
-             what="the two hubs to be linked")
+             timeout=120, what="the two hubs to be linked")  # a Follow sent before the
+    # other hub answered waits for its retry
     posted = httpx.post(f"{hub.base}/api/v1/statuses", data={
         "status": "Vide-grenier dimanche", "visibility": "unlisted"},
         headers={"Authorization": f"Bearer {bob_token}"})
