@@ -17,7 +17,7 @@ from support.client import MemberClient
 from support.hostile import create_note, hostile_world, wait_processed
 from support.world import hub_session
 
-from fedi.models import Actor
+from fedi.models import Actor, Status
 from fedi.services.posting import Draft, create_status, render_markdown
 
 HUB = "https://hub.example"
@@ -70,15 +70,22 @@ def test_member_article__only_hub_media_images(world: SimpleNamespace) -> None:
         author = s.scalar(select(Actor).where(Actor.uri == world.alice))
         status_id = create_status(s, ctx, author, Draft(
             text=body, visibility="hub", title="Nouvelle vitrine")).id
-    content = world.bea_api.get(f"/api/v1/statuses/{status_id}")["content"]
+    # Apps get an article as its title, first lines and a link (no image at all); the
+    # article's own rendering (the member page) keeps only this hub's media.
+    preview = world.bea_api.get(f"/api/v1/statuses/{status_id}")["content"]
+    assert "<img" not in preview and "tracker.example" not in preview
+    with hub_session(world.hub) as (s, _ctx):
+        content = s.scalar(select(Status.content).where(Status.id == status_id))
     assert f'<img src="{media}vitrine.png"' in content
     assert "<img" not in content.replace(f'<img src="{media}vitrine.png"', "")
     assert 'href="https://tracker.example/rue.png"' in content  # a link, not loaded
 
-    edited = world.alice_api.put(f"/api/v1/statuses/{status_id}", {
+    # A note edited through the API with a third-party image gets no <img> either.
+    note = world.alice_api.post("/api/v1/statuses", {"status": "Vitrine", "visibility": "unlisted"})
+    edited = world.alice_api.put(f"/api/v1/statuses/{note['id']}", {
         "status": "Mise à jour ![pixel](https://tracker.example/pixel.gif)"})
     assert "<img" not in edited["content"]
-    assert "<img" not in world.bea_api.get(f"/api/v1/statuses/{status_id}")["content"]
+    assert "<img" not in world.bea_api.get(f"/api/v1/statuses/{note['id']}")["content"]
 
 
 def test_remote_article__img_stripped(world: SimpleNamespace) -> None:
