@@ -62,3 +62,14 @@ def test_reading_sessions_inside_a_write_transaction(tmp_path: Path) -> None:
         with reading(sessions)() as inner:
             assert inner.scalars(select(Neighbour.domain)).all() == []  # not yet committed
     engine.dispose()
+
+
+def test_migrations_have_one_head() -> None:
+    """Branches of the schema are joined as they land: a new migration has one parent to name,
+    and `alembic upgrade head` (singular) works for operators used to it."""
+    from alembic.script import ScriptDirectory
+
+    from fedi.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert heads == ["0005_merge"], heads
