@@ -22,6 +22,7 @@ from fedi.api.routes import api_routes
 from fedi.config import Settings
 from fedi.console.routes import routes as console_routes
 from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.db_faults import Backoff
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
 from fedi.keystore import KeyStore
@@ -43,6 +44,7 @@ from fedi.web import activitypub, hubs, members, objects, pages, wellknown
 from fedi.web import media as web_media
 from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
+from fedi.web.outage import DatabaseOutage
 from fedi.web.state import Hub
 from fedi.web.templating import make_templates
 from inbox import routes as inbox_routes
@@ -112,6 +114,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     ctx = publish_context(hub)
     inbox_worker = InboxWorker(hub.write_sessions, ctx)
     hub.extras["inbox_worker"] = inbox_worker
+    inbox_worker.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     tasks = [(asyncio.create_task(inbox_worker.run_forever(stop)), stop)]
     task, dstop, delivery_worker = await start_delivery_worker(hub)
@@ -135,6 +138,7 @@ def start_mail_sender(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event] | No
         return None
     sender = MailSender(hub.write_sessions, options, SmtpTransport(options))
     hub.extras["mail_sender"] = sender
+    sender.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(sender.run_forever(stop), name="mail-sender"), stop
 
@@ -145,6 +149,7 @@ def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
     interval = float(options.get("reminder_interval", 300)) if isinstance(options, dict) else 300.0
     job = Reminders(hub.write_sessions, interval=interval)
     hub.extras["event_reminders"] = job
+    job.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(job.run_forever(stop), name="event-reminders"), stop
 
@@ -154,6 +159,7 @@ def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None]
     assert hub.fetcher is not None and hub.signer is not None
     worker = MeshWorker(hub.write_sessions, ctx, hub.fetcher, hub.signer, **mesh_options(hub.settings))
     hub.extras["mesh_worker"] = worker
+    worker.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(worker.run_forever(stop), name="mesh-worker"), stop
 
@@ -162,6 +168,7 @@ def start_poll_closer(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None]
     """Ends polls whose time is up: notifications and final results (poll_closer.py)."""
     closer = PollCloser(hub.write_sessions, ctx, **closer_options(hub.settings))
     hub.extras["poll_closer"] = closer
+    closer.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(closer.run_forever(stop), name="poll-closer"), stop
 
@@ -204,7 +211,8 @@ def create_app(settings: Settings) -> Starlette:
                 *api_routes(), *api_registration.routes,
                 *api_directory.routes, *site_routes, *console_routes, *members.routes, *pages.routes,
                 *web_media.routes],
-        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit),
+        middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(DatabaseOutage),
+                    Middleware(ApiRateLimit),
                     Middleware(BodySizeLimit, upload_paths=UPLOAD_PATHS,
                                upload_bytes=media_settings(settings).max_bytes + 256 * 1024)],
         exception_handlers={HTTPException: http_exception, 500: server_error},

@@ -86,13 +86,20 @@ class ActorResolver:
     async def confirm_key(self, key_id: str) -> None:
         """A request signed with ``key_id`` verified: store the actor document fetched for
         that key (the key store's ``confirm``). Nothing to do when it was stored already."""
-        doc = self._unconfirmed.pop(fetch_url(key_id), None)
+        url = fetch_url(key_id)
+        doc = self._unconfirmed.pop(url, None)
         if doc is None:
             return
         try:
             self.store_actor(doc)
         except InvalidObject as exc:
             raise KeyFetchError(str(exc)) from None
+        except Exception:
+            # Not stored (the database is away or full: the request answers 503). The key
+            # stays cached, so keep the document for the sender's next verified request;
+            # else none of its activities would ever find their sender stored.
+            self._unconfirmed[url] = doc
+            raise
 
     async def fetch_key_document(self, url: str) -> tuple[KeyInfo, dict[str, Any]]:
         """The key of the actor document at ``url`` and the document, fetched and checked

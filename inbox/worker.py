@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import inbox.handlers  # noqa: F401  (fills the dispatch table)
 from fedi.db import utcnow
+from fedi.db_faults import Backoff, is_unavailable, rest
 from fedi.models import Actor, InboxItem
 from inbox.dispatch import HandlerContext, dispatch
 from inbox.queue import claim_due, mark_done, mark_failed
@@ -32,6 +33,7 @@ class InboxWorker:
         self.batch = batch
         self.lease = lease
         self._wake = asyncio.Event()
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def wake(self) -> None:
         self._wake.set()
@@ -57,7 +59,9 @@ class InboxWorker:
                             raise LookupError(f"sender {actor_uri} is not stored")
                         dispatch(HandlerContext(session, self.ctx, actor), payload)
                         mark_done(session, item_id)
-                except Exception as exc:  # noqa: BLE001 - recorded on the row and retried
+                except Exception as exc:  # recorded on the row and retried
+                    if is_unavailable(exc):
+                        raise  # not the item's fault: the whole batch waits for the database
                     log.warning("inbox item %s failed: %r", item_id, exc)
                     failures.append((item_id, repr(exc)))
             for item_id, error in failures:
@@ -70,9 +74,15 @@ class InboxWorker:
         while not stop.is_set():
             try:
                 done = await asyncio.to_thread(self.run_once)
-            except Exception:  # a database hiccup must not kill the loop
+            except Exception as exc:  # a database hiccup must not kill the loop
+                delay = self.backoff.failed(exc, "the inbox worker")
+                if delay is not None:  # the database is away: wait, claimed items keep a lease
+                    await rest(stop, delay)
+                    continue
                 log.exception("inbox worker cycle failed")
                 done = 0
+            else:
+                self.backoff.succeeded()
             if done == 0:
                 self._wake.clear()
                 try:

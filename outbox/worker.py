@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import ConfigError, Settings
 from fedi.db import transaction, utcnow
+from fedi.db_faults import Backoff, is_unavailable
 from fedi.http import Fetcher, Signer
 from fedi.models import Delivery
 from outbox import queue
@@ -120,6 +121,9 @@ class DeliveryWorker:
     give_up_after: timedelta = timedelta(days=7)
     retry_base: float = 30.0  # seconds before the first retry; doubles each time
     counters: WorkerCounters = field(default_factory=WorkerCounters)
+    # The pace while the database is away; the hub's shares one DatabaseStatus (fedi.app).
+    backoff: Backoff = field(default_factory=Backoff)
+    _paused_until: float = field(default=0.0, init=False, repr=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
 
@@ -157,6 +161,8 @@ class DeliveryWorker:
         try:
             return await self._attempt(row, claimed, limits)
         except Exception as exc:  # a bug of ours, not a remote problem (those are outcomes)
+            if is_unavailable(exc):  # the database, not the row: sent again after its lease
+                return _Result(row, "deferred")
             # Counted as a failed attempt with the reason, so the row neither spins nor vanishes.
             log.error("delivery %s to %s failed internally", row.id, row.inbox_url, exc_info=exc)
             outcome = DeliveryOutcome(status=None, error=f"internal error: {exc!r}")
@@ -312,7 +318,10 @@ class DeliveryWorker:
             while not stop.is_set():
                 room = self.batch - len(flying)
                 poll_due = time.monotonic() - last_claim >= self.idle_poll
-                if self._has_room(room) and (more_due or poll_due or self._wakeup.is_set()):
+                # While the database is away nothing is claimed, wake() or not (back-off).
+                paused = time.monotonic() < self._paused_until
+                if not paused and self._has_room(room) and (
+                        more_due or poll_due or self._wakeup.is_set()):
                     # Cleared before claiming: a wake() during the claim is not lost.
                     self._wakeup.clear()
                     last_claim = time.monotonic()
@@ -324,8 +333,11 @@ class DeliveryWorker:
                     more_due = bool(claimed.rows) and len(claimed.rows) == room
                 # Wake for a completion or stop; with room, for wake() or the poll too (without
                 # room they could not be acted on and would spin); and to record results.
-                can_claim = self._has_room(self.batch - len(flying))
+                paused = time.monotonic() < self._paused_until
+                can_claim = not paused and self._has_room(self.batch - len(flying))
                 timeouts = [self.idle_poll - (time.monotonic() - last_claim)] if can_claim else []
+                if paused:
+                    timeouts.append(self._paused_until - time.monotonic())
                 if done:
                     timeouts.append(self.settle_after - (time.monotonic() - first_done))
                 await self._wait(flying, stopping, can_claim, min(timeouts, default=None))
@@ -379,12 +391,18 @@ class DeliveryWorker:
     async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T | None:
         """Run a database step in a thread; log a failure and go on (None), for the loop."""
         try:
-            return await asyncio.to_thread(fn, *args)
-        except Exception:  # a service loop must outlive a database outage
+            result = await asyncio.to_thread(fn, *args)
+        except Exception as exc:  # a service loop must outlive a database outage
             # A failed claim is retried at the next poll; failed results keep their lease,
             # so those rows are sent again once it runs out.
-            log.exception("delivery %s failed; going on", fn.__name__.strip("_"))
+            delay = self.backoff.failed(exc, "the delivery worker")
+            if delay is None:
+                log.exception("delivery %s failed; going on", fn.__name__.strip("_"))
+            else:  # the database is away: claim again after a capped, growing pause
+                self._paused_until = time.monotonic() + delay
             return None
+        self.backoff.succeeded()
+        return result
 
 
 # --- wiring into a hub ----------------------------------------------------------------------
@@ -435,6 +453,8 @@ async def start_delivery_worker(
         raise RuntimeError("start_federation(hub) must run before start_delivery_worker(hub)")
     options = delivery_options(hub.settings)
     worker = DeliveryWorker(hub.write_sessions, hub.fetcher, is_allowed=hub.peers.is_allowed, **options)
+    # One line per outage for the whole process (fedi.web.state.Hub.database).
+    worker.backoff = Backoff(getattr(hub, "database", None))
     hub.extras["delivery_worker"] = worker
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop), name="delivery-worker")

@@ -11,6 +11,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction
+from fedi.db_faults import Backoff, rest
 from fedi.mail.queue import Claimed, claim_due, mark_failed, mark_sent
 from fedi.mail.settings import MailSettings
 from fedi.mail.transport import SendFailed, Transport, build_message
@@ -27,6 +28,7 @@ class MailSender:
         self.sent = 0
         self.failed = 0
         self._wake = asyncio.Event()
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def wake(self) -> None:
         self._wake.set()
@@ -67,7 +69,12 @@ class MailSender:
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.run_once)
-            except Exception:  # a database hiccup must not end the job
+                self.backoff.succeeded()
+            except Exception as exc:  # a database hiccup must not end the job
+                delay = self.backoff.failed(exc, "the mail sender")
+                if delay is not None:
+                    await rest(stop, delay)
+                    continue
                 log.exception("mail sending failed")
             self._wake.clear()
             stopped = asyncio.ensure_future(stop.wait())

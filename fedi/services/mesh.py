@@ -31,6 +31,7 @@ from fedi.config import ConfigError, Settings
 from fedi.convert.ap_to_model import InvalidObject, new_remote_actor, update_actor
 from fedi.convert.model_to_ap import ordered_collection, person
 from fedi.db import transaction, utcnow
+from fedi.db_faults import Backoff, rest
 from fedi.http import Fetcher, RemoteError, Signer
 from fedi.ids import Urls
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, User
@@ -205,6 +206,7 @@ class MeshWorker:
         self.lease = lease
         self.idle_poll = idle_poll
         self.clock = clock
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def _claim(self) -> list[str]:
         now = self.clock()
@@ -272,9 +274,15 @@ class MeshWorker:
         while not stop.is_set():
             try:
                 done = await self.run_once()
-            except Exception:  # a service loop must outlive a database outage
+            except Exception as exc:  # a service loop must outlive a database outage
+                delay = self.backoff.failed(exc, "the mesh worker")
+                if delay is not None:
+                    await rest(stop, delay)
+                    continue
                 log.exception("mesh cycle failed")
                 done = 0
+            else:
+                self.backoff.succeeded()
             if done == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.idle_poll)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import ConfigError, Settings
 from fedi.db import transaction, utcnow
+from fedi.db_faults import Backoff, rest
 from fedi.ids import new_id
 from fedi.models import Actor, Notification, Poll, PollVote, Status
 from fedi.services.polls import publish_results
@@ -65,6 +66,7 @@ class PollCloser:
         self.ctx = ctx
         self.interval = interval
         self.clock = clock
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def run_once(self) -> int:
         with transaction(self.sessions) as session:
@@ -74,9 +76,15 @@ class PollCloser:
         while not stop.is_set():
             try:
                 done = await asyncio.to_thread(self.run_once)
-            except Exception:  # a service loop must outlive a database outage
+            except Exception as exc:  # a service loop must outlive a database outage
+                delay = self.backoff.failed(exc, "the poll closer")
+                if delay is not None:
+                    await rest(stop, delay)
+                    continue
                 log.exception("poll closing cycle failed")
                 done = 0
+            else:
+                self.backoff.succeeded()
             if done == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.interval)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction, utcnow
+from fedi.db_faults import Backoff, rest
 from fedi.services.events import send_reminders
 
 log = logging.getLogger("voisins.events")
@@ -25,6 +26,7 @@ class Reminders:
         self.sessions = sessions
         self.interval = interval
         self.clock = clock
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def run_once(self) -> int:
         with transaction(self.sessions) as session:
@@ -34,11 +36,13 @@ class Reminders:
         while not stop.is_set():
             try:
                 sent = await asyncio.to_thread(self.run_once)
+                self.backoff.succeeded()
                 if sent:
                     log.info("%d event reminders sent", sent)
-            except Exception:  # a database hiccup must not end the job
+            except Exception as exc:  # a database hiccup must not end the job
+                delay = self.backoff.failed(exc, "the event reminders")
+                if delay is not None:
+                    await rest(stop, min(delay, self.interval))
+                    continue
                 log.exception("event reminders failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+            await rest(stop, self.interval)

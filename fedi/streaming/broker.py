@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fedi.db_faults import Backoff
+
 Signal = dict[str, Any]
 Deliver = Callable[[Signal], None]
 CHANNEL = "voisins_stream"
@@ -90,6 +92,8 @@ class PostgresBroker:
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
         self._deliver: Deliver | None = None
+        # While PostgreSQL is away: one line, then capped waits (the hub's DatabaseStatus).
+        self.backoff = Backoff()
 
     def stage(self, session: Session, signals: list[Signal]) -> None:
         conn = session.connection()
@@ -135,16 +139,20 @@ class PostgresBroker:
             try:
                 if self._conn is None or self._conn.closed:
                     await self._connect()
+                    self.backoff.succeeded()
                 await self._listen()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("streaming: LISTEN connection lost, reconnecting", exc_info=True)
+            except Exception as exc:
+                delay = self.backoff.failed(exc, "the streaming listener")
+                if delay is None:
+                    log.warning("streaming: LISTEN connection lost, reconnecting", exc_info=True)
+                    delay = 1.0
                 with contextlib.suppress(Exception):
                     if self._conn is not None:
                         await self._conn.close()
                 self._conn = None
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(delay)
 
     async def _listen(self) -> None:
         assert self._conn is not None

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session, aliased
 
 from fedi.api.auth import Call, Caller
 from fedi.api.entities import Renderer
+from fedi.db_faults import Backoff, is_unavailable
 from fedi.models import Actor, Block, Notification, OAuthToken, Status, Tag, TimelineEntry, User
 from fedi.services.timelines import not_silenced, visible_to
 from fedi.services.visibility import can_see
-from fedi.streaming.broker import Broker, Signal, broker_for
+from fedi.streaming.broker import Broker, PostgresBroker, Signal, broker_for
 from fedi.streaming.capture import watch
 from fedi.streaming.listener import Frame, Listener, Registry, Subscription, stream_array
 from fedi.streaming.render import status_for_each
@@ -111,8 +112,11 @@ class Dispatcher:
                 continue
             try:
                 valid = await asyncio.to_thread(self.valid_tokens, {x.token_id for x in listeners})
-            except Exception:
-                log.exception("streaming: token re-check failed")
+            except Exception as exc:
+                if is_unavailable(exc):  # checked again next time; the outage is logged once
+                    self.hub.database.went_away(exc, "the streaming token re-check")
+                else:
+                    log.exception("streaming: token re-check failed")
                 continue
             for listener in listeners:
                 if listener.token_id not in valid:
@@ -285,6 +289,8 @@ class Streaming:
 async def start_streaming(hub: Hub) -> Streaming:
     registry = Registry()
     broker = broker_for(hub.settings.database_url)
+    if isinstance(broker, PostgresBroker):
+        broker.backoff = Backoff(hub.database)  # one line per outage for the process
     dispatcher = Dispatcher(hub, registry, broker)
     for factory in {id(f): f for f in (hub.write_sessions, hub.read_sessions)}.values():
         watch(factory, broker)

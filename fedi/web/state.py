@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from fedi.config import Settings
+from fedi.db_faults import DatabaseStatus
 from fedi.http import Fetcher, Signer
 from fedi.ids import Urls
 from fedi.keystore import KeyStore
@@ -38,6 +39,8 @@ class Hub:
     signer: Signer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     verifier: RequestVerifier | None = None  # signed requests, inbox and GETs alike
+    # Reachable or not, shared by the 503 answers and every loop (fedi.db_faults).
+    database: DatabaseStatus = field(default_factory=DatabaseStatus)
 
 
 def hub_of(request: Request) -> Hub:

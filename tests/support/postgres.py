@@ -75,6 +75,28 @@ class PostgresServer:
         )
         shutil.rmtree(self.datadir, ignore_errors=True)
 
+    def options(self) -> str:
+        """The server's settings on the ``pg_ctl start -o`` command line."""
+        return (f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+
+    def halt(self) -> None:
+        """Stop the server as an operator would (``-m fast``: clients are disconnected,
+        everything committed is kept); ``resume()`` starts it again on the same port."""
+        subprocess.run(
+            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
+                      "-w", "-t", "60", "stop"),
+            check=True, capture_output=True,
+        )
+
+    def resume(self) -> None:
+        """Start a server stopped by ``halt()`` again, with its data, on the same port."""
+        subprocess.run(
+            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", self.options(),
+                      "-l", str(self.datadir / "server.log"), "-w", "-t", "60", "start"),
+            check=True, capture_output=True,
+        )
+
 
 def start_postgres() -> PostgresServer:
     bindir = find_bindir()
