@@ -95,8 +95,11 @@ class Dispatcher:
                 continue
             try:
                 frames = await asyncio.to_thread(self.frames_for, signal, groups)
-            except Exception:  # one bad signal must not stop the stream
-                log.exception("streaming: cannot render %r", signal)
+            except Exception as exc:  # one bad signal must not stop the stream
+                if is_unavailable(exc):  # lost, as signals are while a client reconnects
+                    self.hub.database.went_away(exc, "the streaming dispatcher")
+                else:
+                    log.exception("streaming: cannot render %r", signal)
                 continue
             for listener, frame in frames:
                 if listener.offer(frame):

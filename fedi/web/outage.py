@@ -55,6 +55,9 @@ class DatabaseOutage:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -74,3 +77,21 @@ class DatabaseOutage:
             request = Request(scope, receive)
             hub_of(request).database.went_away(exc, f"{request.method} {request.url.path}")
             await unavailable_response(request)(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A streaming socket: closed with 1013 (try again later), as servers do when busy."""
+        closed = False
+
+        async def watch(message: Message) -> None:
+            nonlocal closed
+            if message["type"] == "websocket.close":
+                closed = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if closed or not is_unavailable(exc):
+                raise
+            scope["app"].state.hub.database.went_away(exc, f"the socket {scope['path']}")
+            await send({"type": "websocket.close", "code": 1013})

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from fedi.db_faults import Backoff, DatabaseStatus, describe, is_unavailable
 from inbox.worker import InboxWorker
@@ -201,6 +202,12 @@ def test_inside_the_app_an_outage_is_a_503(tmp_path: Path) -> None:
                 "/inbox", content=b"{}", headers={"Content-Type": "application/activity+json"}
             )
             assert inbox.status_code in (401, 503)  # unsigned: refused before any storage
+            sse = client.get("/api/v1/streaming/user", headers=JUNK)
+            assert sse.status_code == 503
+            with pytest.raises(WebSocketDisconnect) as closed:  # noqa: SIM117
+                with client.websocket_connect("/api/v1/streaming?access_token=junk") as ws:
+                    ws.receive_text()
+            assert closed.value.code == 1013  # try again later
             assert hub.database.down
         finally:
             (tmp_path / "hub.db").rmdir()
