@@ -22,7 +22,7 @@ from fedi.api.routes import api_routes
 from fedi.config import Settings
 from fedi.console.routes import routes as console_routes
 from fedi.db import make_engine, make_sessionmaker, transaction
-from fedi.db_faults import Backoff
+from fedi.db_faults import Backoff, DatabaseProbe
 from fedi.http import Fetcher, Signer, make_client
 from fedi.ids import Urls
 from fedi.keystore import KeyStore
@@ -127,7 +127,15 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     mail = start_mail_sender(hub)
     if mail is not None:
         tasks.append(mail)
+    tasks.append(start_database_probe(hub))
     return tasks
+
+
+def start_database_probe(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Writes the "database available again" line once a write succeeds (fedi.db_faults)."""
+    stop = asyncio.Event()
+    probe = DatabaseProbe(hub.engine, hub.database)
+    return asyncio.create_task(probe.run_forever(stop), name="database-probe"), stop
 
 
 def start_mail_sender(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event] | None:

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger("voisins.database")
@@ -102,15 +103,20 @@ class DatabaseStatus:
         self.down_since: float | None = None
         self.outages = 0
         self._last_failure = 0.0
+        self._back_at = float("-inf")
         self._lock = threading.Lock()
 
     @property
     def down(self) -> bool:
         return self.down_since is not None
 
-    def went_away(self, exc: BaseException, where: str) -> None:
+    def went_away(self, exc: BaseException, where: str, *, began: float | None = None) -> None:
+        """``began``: when the failed work started (this clock); work that started before
+        the last recovery failed in the outage already logged, not in a new one."""
         now = self.clock()
         with self._lock:
+            if self.down_since is None and began is not None and began < self._back_at:
+                return
             stale = self.down_since is not None and now - self._last_failure > self.quiet_for
             self._last_failure = now
             if self.down_since is not None and not stale:
@@ -127,6 +133,7 @@ class DatabaseStatus:
     def came_back(self) -> None:
         with self._lock:
             since, self.down_since = self.down_since, None
+            self._back_at = self.clock()
         if since is not None:
             log.warning("database available again after %.1f s", self.clock() - since)
 
@@ -165,3 +172,52 @@ async def rest(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         pass
+
+
+def probe(engine: Engine) -> None:
+    """Raise unless the database takes a write now: a full disk still answers reads, so
+    only a committed write proves it can store again. Rewrites the one row of
+    ``alembic_version`` with itself (every migrated database has it)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+
+class DatabaseProbe:
+    """Tells ``DatabaseStatus`` when the database is back, whoever saw it go.
+
+    Idle (one attribute read a second) while the database is fine; while it is away, a
+    write probe with capped, growing waits, so the recovery line is written even when
+    only web requests met the outage (a full SQLite disk fails writes, not the loops'
+    reads)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        status: DatabaseStatus,
+        *,
+        idle: float = 1.0,
+        first: float = 0.5,
+        cap: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.status = status
+        self.idle = idle
+        self.first = first
+        self.cap = cap
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.status.down:
+                await rest(stop, self.idle)
+                continue
+            delay = self.first
+            while self.status.down and not stop.is_set():
+                await rest(stop, delay)
+                try:
+                    await asyncio.to_thread(probe, self.engine)
+                except Exception as exc:  # noqa: BLE001 - still away, or not yet: try later
+                    if not is_unavailable(exc):
+                        log.warning("database probe failed: %s", describe(exc))
+                    delay = min(self.cap, delay * 2)
+                else:
+                    self.status.came_back()

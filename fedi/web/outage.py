@@ -62,6 +62,7 @@ class DatabaseOutage:
             await self.app(scope, receive, send)
             return
         started = False
+        began = scope["app"].state.hub.database.clock()
 
         async def watch(message: Message) -> None:
             nonlocal started
@@ -75,7 +76,8 @@ class DatabaseOutage:
             if started or not is_unavailable(exc):
                 raise
             request = Request(scope, receive)
-            hub_of(request).database.went_away(exc, f"{request.method} {request.url.path}")
+            where = f"{request.method} {request.url.path}"
+            hub_of(request).database.went_away(exc, where, began=began)
             await unavailable_response(request)(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from support.hubs import wait_for
 
 from fedi.db_faults import Backoff, DatabaseStatus, describe, is_unavailable
 from inbox.worker import InboxWorker
@@ -89,6 +90,8 @@ def test_the_status_logs_once_per_outage(caplog: pytest.LogCaptureFixture) -> No
             status.went_away(error, "test")
         status.came_back()
         status.came_back()
+        # A request that began during the outage and failed just after the recovery.
+        status.went_away(error, "test", began=now[0] - 1)
         now[0] += 1
         status.went_away(error, "test")  # a second outage: a second line
         now[0] += 100
@@ -213,3 +216,5 @@ def test_inside_the_app_an_outage_is_a_503(tmp_path: Path) -> None:
             (tmp_path / "hub.db").rmdir()
             (tmp_path / "moved.db").rename(db)
         assert client.get("/api/v1/timelines/home", headers=JUNK).status_code == 401
+        # Only web requests met this outage; the probe sees the database take writes again.
+        wait_for(lambda: not hub.database.down, timeout=30, what="the probe to see it back")
