@@ -203,7 +203,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await start_federation(hub)
-        tasks = await start_workers(hub) if settings.run_workers else []
+        # Without workers here, the probe alone still writes the recovery line.
+        tasks = await start_workers(hub) if settings.run_workers else [start_database_probe(hub)]
         streaming = await start_streaming(hub)
         try:
             yield
