@@ -2,7 +2,8 @@
 
 One classification for every layer: the web answers 503 with ``Retry-After`` for these
 errors (``fedi.web.outage``), and the background loops back off (``Backoff``) instead of
-writing a traceback every cycle. "Unavailable" means the database cannot be reached or
+writing a traceback every cycle; ``DatabaseStatus`` writes one line when the database goes
+away and ``DatabaseProbe`` one when it takes writes again. "Unavailable" means the database cannot be reached or
 cannot store anything right now, and trying again later is the right answer:
 
 - PostgreSQL stopped, restarting or unreachable: connection refused, the server closing the
