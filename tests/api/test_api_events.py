@@ -498,3 +498,26 @@ def test_event_and_article_statuses_are_edited_through_their_own_api(
                              json={"status": "écrasé"})
         assert r.status_code == 422 and where in r.json()["error"], r.text
     assert "Réunion" in ok(world.get(alice, f"/api/v1/statuses/{event['id']}"))["content"]
+
+
+def test_a_suspended_members_calendar_feed_stops(world: ApiWorld,
+                                                 people: dict[str, Member]) -> None:
+    """The secret feed URL is a member's key like a token: suspension ends it (their
+    sessions and tokens already end), and reinstatement brings it back."""
+    alice = people["alice"]
+    fay = world.member("fay")
+    world.follow(fay, alice)
+    new_event(world, alice, title="Dîner discret", visibility="private")
+    path = ok(world.post_json(fay, "/api/v1/events/feed_token"))["url"].replace(
+        world.settings.base_url, "")
+    assert "Dîner discret" in world.client.get(path).text
+    with world.session() as s:
+        s.get(Actor, fay.actor_id).suspended_at = datetime.now(UTC)
+        s.scalar(select(User).where(User.id == fay.user_id)).disabled = True
+    gone = world.client.get(path)
+    assert gone.status_code == 404 and "Dîner discret" not in gone.text
+    with world.session() as s:
+        s.get(Actor, fay.actor_id).suspended_at = None
+        s.scalar(select(User).where(User.id == fay.user_id)).disabled = False
+    assert "Dîner discret" in world.client.get(path).text
+
