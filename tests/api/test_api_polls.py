@@ -314,3 +314,43 @@ def test_the_end_notifies_author_and_voters(world: ApiWorld, people: dict[str, M
         assert s.scalar(select(Notification.id).where(
             Notification.type == "poll", Notification.owner_id == alice.actor_id)) is not None
     assert final["object"]["id"] == status["uri"] and "closed" in final["object"]
+
+
+def test_results_go_only_to_voters_still_in_the_audience(world: ApiWorld,
+                                                         people: dict[str, Member]) -> None:
+    """A remote voter gets the Update(Question) of a followers-only poll while following
+    its author; once the follow ends, the poll's text and counts no longer go to them."""
+    from sqlalchemy import delete
+
+    from fedi.models import Delivery, Follow
+
+    alice = people["alice"]
+    vera = world.remote("vera", LINKED)
+    vera_inbox = f"https://{LINKED}/users/vera/inbox"
+    with world.session() as s:
+        s.get(Actor, vera).shared_inbox = None  # deliveries to its own inbox are its own
+        vera_uri = s.get(Actor, vera).uri
+    world.follow(vera, alice)
+    status = poll_post(world, alice, visibility="private")
+    alice_uri = world.urls.actor(alice.username)
+    inbox(world, vera, {"id": f"{vera_uri}#votes/9/activity", "type": "Create",
+                        "actor": vera_uri, "to": [alice_uri],
+                        "object": {"id": f"{vera_uri}#votes/9", "type": "Note",
+                                   "name": "Jeudi", "inReplyTo": status["uri"],
+                                   "attributedTo": vera_uri, "to": [alice_uri]}})
+
+    def last_update_inboxes() -> set[str]:
+        with world.session() as s:
+            update = s.scalar(select(OutboxActivity.id).where(
+                OutboxActivity.type == "Update", OutboxActivity.object_uri == status["uri"])
+                .order_by(OutboxActivity.id.desc()).limit(1))
+            return set(s.scalars(select(Delivery.inbox_url).where(
+                Delivery.activity_id == update)))
+
+    assert vera_inbox in last_update_inboxes()  # the new counts after her vote
+    with world.session() as s:
+        s.execute(delete(Follow).where(Follow.follower_id == vera,
+                                       Follow.followee_id == alice.actor_id))
+    end_now(world, status["poll"]["id"])
+    assert PollCloser(world.sessions, world.ctx()).run_once() >= 1
+    assert vera_inbox not in last_update_inboxes()  # the final results
