@@ -86,7 +86,7 @@ def _rows(session: Session, viewer: Actor, nb: frozenset[str], start: datetime,
 
 def _month(value: str) -> date | None:
     parts = value.split("-")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) != 4:
         return None
     year, month = int(parts[0]), int(parts[1])
     return date(year, month, 1) if 1970 <= year <= 2200 and 1 <= month <= 12 else None

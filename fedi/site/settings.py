@@ -104,7 +104,7 @@ async def set_audience(request: Request) -> Response:
 async def revoke_app(request: Request) -> Response:
     member = member_of(request)
     raw = request.path_params.get("app_id", "")
-    if not str(raw).isdigit() or len(str(raw)) > 20:
+    if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 20:
         raise HTTPException(404)
     with transaction(hub_of(request).write_sessions) as session:
         done = session.execute(

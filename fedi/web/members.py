@@ -77,7 +77,7 @@ async def get_members(request: Request) -> Response:
     page: int | None = None
     raw = request.query_params.get("page")
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
             return not_found()
         page = int(raw)
     with hub.sessions() as session:

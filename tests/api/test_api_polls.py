@@ -354,3 +354,25 @@ def test_results_go_only_to_voters_still_in_the_audience(world: ApiWorld,
     end_now(world, status["poll"]["id"])
     assert PollCloser(world.sessions, world.ctx()).run_once() >= 1
     assert vera_inbox not in last_update_inboxes()  # the final results
+@pytest.mark.parametrize("choice", ["²", "٣", "1²", "-1", "", "x" * 5])
+def test_a_choice_that_is_not_an_option_number_is_refused(world: ApiWorld,
+                                                           people: dict[str, Member],
+                                                           choice: str) -> None:
+    poll = poll_post(world, people["alice"], visibility="public")["poll"]
+    before = counts(world)
+    answer = world.post_form(people["bob"], f"/api/v1/polls/{poll['id']}/votes",
+                             {"choices[]": [choice]})
+    assert answer.status_code == 422, (choice, answer.text)
+    as_json = world.post_json(people["bob"], f"/api/v1/polls/{poll['id']}/votes",
+                              {"choices": [choice]})
+    assert as_json.status_code == 422, (choice, as_json.text)
+    assert counts(world) == before
+
+
+@pytest.mark.parametrize("key", ["ungrouped-²", "favourite-1-²", "favourite-²-1", "mention-x"])
+def test_a_malformed_notification_group_key_is_404(world: ApiWorld, people: dict[str, Member],
+                                                   key: str) -> None:
+    for path in (f"/api/v2/notifications/{key}", f"/api/v2/notifications/{key}/accounts"):
+        answer = world.get(people["bob"], path)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]
