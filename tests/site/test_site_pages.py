@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from apiworld import DOMAIN, ApiWorld, Member, ok
 
 from fedi.models import Actor, Sponsorship, Status, User
+from fedi.services.accounts import check_password
 from fedi.services.hub_settings import set_setting
+from fedi.services.passwords import PasswordWork
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -282,3 +284,23 @@ def test_follow_request_from_card_to_answer(world: ApiWorld, people: dict[str, A
     assert d.post(f"/@{carol.username}/unfollow", {}).status_code == 303
     assert ok(world.get(dave, "/api/v1/accounts/relationships",
                         params={"id[]": carol.id}))[0]["following"] is False
+
+
+def test_password_change_waits_in_the_hubs_password_queue(world: ApiWorld) -> None:
+    """The settings' password change goes through the same bounded argon2 queue as logins
+    (fedi/services/passwords.py): when it is full the member is asked to retry, nothing
+    changes."""
+    member = world.member("pw")
+    browser = Browser(world, member)
+    extras = world.app.state.hub.extras
+    queue = extras.get("password_work")
+    extras["password_work"] = PasswordWork(concurrency=1, max_waiting=0)  # always full
+    try:
+        busy = browser.post("/settings/password", {
+            "current": member.password, "new": "a-new-password", "confirm": "a-new-password"},
+            token_from="/settings")
+    finally:
+        extras["password_work"] = queue
+    assert busy.status_code == 503 and "Le hub est très sollicité" in busy.text
+    with world.session() as s:
+        assert check_password(s.get(User, member.user_id).password_hash, member.password)
