@@ -29,10 +29,10 @@ from fedi.api.logins import LoginBusy, LoginLimited, verify_login
 from fedi.api.params import Params
 from fedi.api.ratelimit import client_address
 from fedi.db import transaction, utcnow
+from fedi.i18n import browser_language
 from fedi.models import OAuthApp, OAuthCode, User
 from fedi.web.csrf import FIELD as CSRF_FIELD
 from fedi.web.csrf import token_ok as csrf_token_ok
-from fedi.web.pages import pick_language
 from fedi.web.session import current_member
 from fedi.web.state import Hub, hub_of
 
@@ -70,7 +70,9 @@ def language(request: Request, params: Params | None) -> str:
     if isinstance(value, str) and len(value) <= 35 and value.lower().startswith(("en", "fr")):
         return value[:2].lower()
     member = current_member(request)
-    return member.language if member is not None else pick_language(request)
+    if member is not None:
+        return member.language
+    return browser_language(request.headers.get("accept-language"))
 
 
 def check_request(session: Session, params: Params) -> AuthRequest:

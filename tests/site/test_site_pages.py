@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from apiworld import DOMAIN, ApiWorld, Member, ok
 
 from fedi.models import Actor, Invite, Sponsorship, Status, User
+from fedi.services.accounts import check_password
 from fedi.services.hub_settings import set_setting
+from fedi.services.passwords import PasswordWork
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -321,3 +323,21 @@ def test_invitation_counts_in_non_ascii_digits_are_refused(world: ApiWorld,
         assert answer.status_code == 422 and "Choisissez" in answer.text, form
     with world.session() as s:
         assert s.scalar(select(func.count()).select_from(Invite)) == before
+def test_password_change_waits_in_the_hubs_password_queue(world: ApiWorld) -> None:
+    """The settings' password change goes through the same bounded argon2 queue as logins
+    (fedi/services/passwords.py): when it is full the member is asked to retry, nothing
+    changes."""
+    member = world.member("pw")
+    browser = Browser(world, member)
+    extras = world.app.state.hub.extras
+    queue = extras.get("password_work")
+    extras["password_work"] = PasswordWork(concurrency=1, max_waiting=0)  # always full
+    try:
+        busy = browser.post("/settings/password", {
+            "current": member.password, "new": "a-new-password", "confirm": "a-new-password"},
+            token_from="/settings")
+    finally:
+        extras["password_work"] = queue
+    assert busy.status_code == 503 and "Le hub est très sollicité" in busy.text
+    with world.session() as s:
+        assert check_password(s.get(User, member.user_id).password_hash, member.password)
