@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from support.hubs import HubProcess, free_port
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 

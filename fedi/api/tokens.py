@@ -82,9 +82,9 @@ def client_of(session: Session, request: Request, params: Params, *,
         raise OAuthError(401, "invalid_client", "Client authentication failed due to unknown "
                          "client, no client authentication included, or unsupported "
                          "authentication method.")
-    if secret or not secret_optional:
-        if not hmac.compare_digest((secret or "").encode(), app.client_secret.encode()):
-            raise OAuthError(401, "invalid_client", "Client authentication failed")
+    checked = bool(secret) or not secret_optional
+    if checked and not hmac.compare_digest((secret or "").encode(), app.client_secret.encode()):
+        raise OAuthError(401, "invalid_client", "Client authentication failed")
     return app
 
 
