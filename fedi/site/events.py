@@ -121,10 +121,11 @@ async def events_page(request: Request) -> Response:
         by_day.setdefault(item.event.starts_at.astimezone(PARIS).date(), []).append(item)
     weeks = monthly.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     names = get_day_names("wide", locale=lang)
+    short = get_day_names("abbreviated", locale=lang)
     return show(request, "site/pages/events_month.html", {
         "nav": "events", "weeks": weeks, "by_day": by_day, "first": first,
         "title": babel_date(first, "LLLL y", locale=lang).capitalize(),
-        "day_names": [names[i] for i in range(7)],
+        "day_names": [(names[i], short[i]) for i in range(7)],
         "previous": _shift(first, -1).strftime("%Y-%m"), "next": after.strftime("%Y-%m")})
 
 

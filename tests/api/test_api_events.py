@@ -492,11 +492,12 @@ def test_event_and_article_statuses_are_edited_through_their_own_api(
     alice = people["alice"]
     event = new_event(world, alice, title="Réunion")
     article = ok(world.post_json(alice, "/api/v1/articles", {"title": "Note", "body": "Texte"}))
-    for status_id, where in ((event["id"], "/api/v1/events"),
-                             (article["status_id"], "/api/v1/articles")):
+    for status_id, where, french in ((event["id"], "/api/v1/events", "cet événement"),
+                                     (article["status_id"], "/api/v1/articles", "cet article")):
         r = world.client.put(f"/api/v1/statuses/{status_id}", headers=alice.headers,
                              json={"status": "écrasé"})
         assert r.status_code == 422 and where in r.json()["error"], r.text
+        assert french in r.json()["error"], r.text  # Alice reads French, all of it
     assert "Réunion" in ok(world.get(alice, f"/api/v1/statuses/{event['id']}"))["content"]
 
 
