@@ -1,7 +1,8 @@
 """In Chromium: an admin signs in with her TOTP code on a hub that requires it of admins,
 writes and publishes an announcement in the console; a member sees it through Mastodon.py's
 ``announcements()`` and dismisses it (``announcement_dismiss``). axe-core on the new pages;
-screenshots in tests/site/screenshots/console-announcement*.png."""
+the banner on the site, dismissed without script; screenshots in
+tests/site/screenshots/console-announcement*.png, site-home-announcement.png."""
 
 from __future__ import annotations
 
@@ -74,6 +75,16 @@ def test_admin_with_totp_publishes_an_announcement_members_see_in_their_app(
     assert page.locator("[role=status]").inner_text().startswith("L'annonce est publiée")
     screenshot(page, "console-announcement-published")
     assert_accessible(page, "console announcement")
+
+    # Claire is a member too: the banner on her home, dismissed with a plain form.
+    page.goto(f"{hub.base}/")
+    banner = page.locator("section.announcements")
+    assert "Fête des voisins" in banner.inner_text()
+    screenshot(page, "site-home-announcement")
+    assert_accessible(page, "home with an announcement")
+    banner.locator("button:has-text('Masquer')").click()
+    page.wait_for_url(f"{hub.base}/")
+    assert page.locator("section.announcements").count() == 0
 
     shown = alice.announcements()
     assert len(shown) == 1
