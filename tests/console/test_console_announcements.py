@@ -1,14 +1,18 @@
 """Announcements over real HTTP: a moderator writes them in the console (bad input shown
 again, nothing saved), publishes, edits, withdraws and deletes them (each audited); members
 see a banner on their timeline with a dismiss button (no script) and the same announcements
-in the Mastodon API, ``read`` once dismissed on either side."""
+in the Mastodon API (and its streaming ``announcement`` event), ``read`` once dismissed on
+either side."""
 
 from __future__ import annotations
 
+import json
 import re
-from html import unescape
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from html import unescape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,12 +20,24 @@ from console_world import console_post, logged_in, password_token, register_app
 from sqlalchemy import func, select
 from support.hubs import HubProcess
 from support.world import query
+from websockets.sync.client import ClientConnection, connect
 
 from fedi.models import Announcement, AuditEntry
 
 
 def api(hub: HubProcess, token: str, path: str, method: str = "GET") -> httpx.Response:
     return httpx.request(method, f"{hub.base}{path}", headers={"Authorization": f"Bearer {token}"})
+
+
+def next_event(stream: ClientConnection, event: str, timeout: float = 30) -> dict[str, Any]:
+    """The next frame of this event on the stream (others skipped), within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {event} event on the stream"
+        frame = json.loads(stream.recv(timeout=left))
+        if frame.get("event") == event:
+            return dict(frame)
 
 
 def test_announcements_from_console_to_site_and_api(make_hub: Callable[..., HubProcess]) -> None:
@@ -52,7 +68,12 @@ def test_announcements_from_console_to_site_and_api(make_hub: Callable[..., HubP
         path = made.headers["location"].split("?")[0]
         announcement_id = path.rsplit("/", 1)[1]
         assert api(hub, alice, "/api/v1/announcements").json() == []
-        assert console_post(manon, path, f"{path}/publish").status_code == 303
+        stream_url = hub.base.replace("http://", "ws://") + "/api/v1/streaming?stream=user"
+        with connect(stream_url, open_timeout=10,
+                     additional_headers={"Authorization": f"Bearer {alice}"}) as stream:
+            assert console_post(manon, path, f"{path}/publish").status_code == 303
+            streamed = next_event(stream, "announcement")
+        assert json.loads(streamed["payload"])["id"] == announcement_id
         edited = console_post(manon, path, path, {"text": "Collecte de jouets samedi 10 h",
                                                   "ends_at": "", "starts_at": ""})
         assert edited.status_code == 303
