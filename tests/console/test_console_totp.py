@@ -72,6 +72,15 @@ def test_site_login_asks_for_a_fresh_code(make_hub: Callable[..., HubProcess]) -
         assert statuses == [401] * 3
         limited = site_login(guesser, hub, "claire", code_now(secret))
         assert limited.status_code == 429
+    # A lost phone: an admin of the machine turns it off from the command line (audited).
+    out = hub.cli("users", "totp-off", "claire")
+    assert "@claire" in out.stdout
+    with httpx.Client(base_url=hub.base) as browser:
+        assert site_login(browser, hub, "claire", None).status_code == 303
+    assert hub.cli("users", "totp-off", "nobody", check=False).returncode == 2
+    audit = query(hub, lambda s: [(e.actor_role, e.action, e.target) for e in s.scalars(
+        select(AuditEntry).order_by(AuditEntry.id))])
+    assert audit == [("cli", "member.totp_off", "@claire")]
 
 
 def authorize(hub: HubProcess, app: dict[str, str], name: str, code: str | None,
