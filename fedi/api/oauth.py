@@ -31,6 +31,7 @@ from fedi.api.ratelimit import client_address
 from fedi.api.second_factor import check_code
 from fedi.db import transaction, utcnow
 from fedi.models import OAuthApp, OAuthCode, User
+from fedi.services.second_factor import OK
 from fedi.web.csrf import FIELD as CSRF_FIELD
 from fedi.web.csrf import token_ok as csrf_token_ok
 from fedi.web.pages import pick_language
@@ -201,8 +202,8 @@ async def authorize_post(request: Request) -> Response:
         else:
             user_id = await verify_login(hub, login, password, client_address(request.scope))
             # The second factor, once the password is right (fedi.api.second_factor).
-            outcome = check_code(hub, user_id, code) if user_id is not None else "ok"
-            if outcome != "ok":
+            outcome = check_code(hub, user_id, code) if user_id is not None else OK
+            if outcome != OK:
                 return consent_page(request, hub, req, lang, error=f"totp_{outcome}",
                                     status=401, login=login)
     except LoginLimited:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyotp
 from mastodon import Mastodon
 from site_browser import assert_accessible, screenshot
 from sqlalchemy import select
 from support.hubs import HubProcess
 from support.world import hub_session, query
-from totp_world import code_now, enable_totp
+from totp_world import code_next, code_now, enable_totp
 
 from fedi.models import AuditEntry
 from fedi.services.hub_settings import set_setting
@@ -103,3 +104,23 @@ def test_admin_with_totp_publishes_an_announcement_members_see_in_their_app(
     assert actions == [("claire", "announcement.create"), ("claire", "announcement.publish")]
     page.goto(f"{hub.base}/console/audit")
     assert "announcement.publish" in page.locator("main").inner_text()
+
+    # Her two-step sign-in page: turned off (password and a fresh code), then set up anew
+    # with the key shown and a first code.
+    page.goto(f"{hub.base}/settings/totp")
+    assert_accessible(page, "two-step sign-in, on")
+    page.fill("#password", hub.passwords["claire"])
+    page.fill("#code", code_next(secret))
+    page.click("button:has-text('Désactiver')")
+    page.wait_for_url("**/settings/totp?saved=off")
+    page.click("form[action='/settings/totp/start'] button")
+    page.wait_for_url(f"{hub.base}/settings/totp")
+    new_secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    assert page.locator("#totp-uri").get_attribute("href").startswith("otpauth://totp/")
+    screenshot(page, "site-totp-setup")
+    assert_accessible(page, "two-step sign-in set-up")
+    page.fill("#code", pyotp.TOTP(new_secret).now())
+    page.click("form[action='/settings/totp/confirm'] button")
+    page.wait_for_url("**/settings/totp?saved=on")
+    page.goto(f"{hub.base}/console")
+    assert page.url == f"{hub.base}/console"
