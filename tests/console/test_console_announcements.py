@@ -40,8 +40,9 @@ def next_event(stream: ClientConnection, event: str, timeout: float = 30) -> dic
             return dict(frame)
 
 
-def test_announcements_from_console_to_site_and_api(make_hub: Callable[..., HubProcess]) -> None:
-    hub = make_hub("annonce")
+def test_announcements_from_console_to_site_and_api(make_hub: Callable[..., HubProcess],
+                                                    db_backend: str) -> None:
+    hub = make_hub("annonce", backend=db_backend)
     hub.add_user("manon", role="moderator")
     hub.add_user("alice")
     hub.add_user("bob")

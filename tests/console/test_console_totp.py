@@ -35,8 +35,10 @@ def site_login(client: httpx.Client, hub: HubProcess, name: str, code: str | Non
     return client.post("/login", data=data)
 
 
-def test_site_login_asks_for_a_fresh_code(make_hub: Callable[..., HubProcess]) -> None:
-    hub = make_hub("totp", extra_config="\n[api]\nlogin_rate_limit_account = 5\n")
+def test_site_login_asks_for_a_fresh_code(make_hub: Callable[..., HubProcess],
+                                          db_backend: str) -> None:
+    hub = make_hub("totp", backend=db_backend,
+                   extra_config="\n[api]\nlogin_rate_limit_account = 5\n")
     hub.add_user("claire", role="admin")
     hub.add_user("alice")
     hub.start()
