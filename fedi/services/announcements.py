@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
@@ -177,8 +178,12 @@ def dismissed_ids(session: Session, user_id: int, ids: list[int]) -> set[int]:
 
 
 def dismiss(session: Session, user_id: int, row: Announcement) -> None:
-    """Mark read for this member (again: nothing changes)."""
-    if session.get(AnnouncementDismissal, (row.id, user_id)) is None:
-        session.add(AnnouncementDismissal(announcement_id=row.id, user_id=user_id,
-                                          created_at=utcnow()))
-        session.flush()
+    """Mark read for this member (again, or twice at once: nothing changes)."""
+    if session.get(AnnouncementDismissal, (row.id, user_id)) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(AnnouncementDismissal(announcement_id=row.id, user_id=user_id,
+                                              created_at=utcnow()))
+    except IntegrityError:
+        pass  # dismissed by a parallel request
