@@ -38,6 +38,7 @@ from fedi.services import trust
 from fedi.services.hub_settings import get_setting
 from fedi.services.media import with_profile_images
 from fedi.services.neighbours import (
+    ENDED,
     TERRITORY_CONTEXT,
     find_row,
     hub_actor,
@@ -153,18 +154,66 @@ def accept_vouched(session: Session, ctx: PublishContext, domains: list[str]) ->
     return accepted
 
 
+def _own_listed_member(item: Any, domain: str) -> bool:
+    """Is ``item`` a ``Person`` of ``domain``, with its own key there, that its hub lists
+    (``discoverable``, not suspended)?"""
+    if not isinstance(item, dict) or item.get("type") != "Person":
+        return False
+    uri = get_id(item)
+    key = item.get("publicKey")
+    return (host_of(uri) == domain and item.get("discoverable", False) is True
+            and item.get("suspended") is not True
+            and isinstance(key, dict) and key.get("owner") == uri
+            and host_of(get_id(key.get("id"))) == domain)
+
+
+def link_holds(session: Session, settings: Settings, domain: str) -> bool:
+    """Is ``domain`` a linked hub right now (read from the database, never from a cache)?
+    A configured neighbour is, unless its link ended since (as ``trust.vouchers`` says)."""
+    row = find_row(session, domain)
+    if row is not None and row.state in ENDED:
+        return False
+    return (row is not None and row.state == "linked") or domain in settings.neighbours
+
+
+def apply_pushed_member(session: Session, settings: Settings, actor: Actor,
+                        doc: dict[str, Any]) -> bool | None:
+    """A member of a linked hub sent their ``Person`` (``Update``, signed with their own key,
+    already verified and stored in ``actor``): list them in the directory, or drop them, as
+    their hub's ``/members`` would, without waiting for the next sync. Only a member of a hub
+    linked now, about themselves. Returns whether they are listed (None: not ours to judge)."""
+    domain = actor.domain
+    if (actor.local or get_id(doc) != actor.uri or host_of(actor.uri) != domain
+            or not link_holds(session, settings, domain)):
+        return None
+    listed = _own_listed_member(doc, domain) and actor.deleted_at is None
+    row = session.get(DirectoryListing, actor.id)
+    if not listed:
+        if row is not None:
+            session.delete(row)
+        return False
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(DirectoryListing(actor_id=actor.id, domain=domain))
+        except IntegrityError:
+            pass  # listed meanwhile by the sync or a concurrent push
+    return True
+
+
+def drop_listing(session: Session, actor: Actor) -> None:
+    """A remote member left (``Delete`` of the actor): out of the directory at once."""
+    session.execute(delete(DirectoryListing).where(DirectoryListing.actor_id == actor.id)
+                    .execution_options(synchronize_session=False))
+
+
 def apply_members(session: Session, domain: str, items: list[Any]) -> int:
     """Store the members a linked hub lists, and make them (only them) its directory entries."""
     listed: set[int] = set()
     for item in items:
-        if not isinstance(item, dict) or item.get("type") != "Person":
-            continue
+        if not _own_listed_member(item, domain):
+            continue  # only the hub's own listed members, with their own keys
         uri = get_id(item)
-        key = item.get("publicKey")
-        if (host_of(uri) != domain or not item.get("discoverable", False)
-                or not isinstance(key, dict) or key.get("owner") != uri
-                or host_of(get_id(key.get("id"))) != domain):
-            continue  # only the hub's own members, with their own keys
         try:
             with session.begin_nested():
                 actor = session.scalar(select(Actor).where(Actor.uri == uri))
@@ -252,6 +301,9 @@ class MeshWorker:
 
     def _apply(self, domain: str, links: dict[str, Any], members: list[Any]) -> None:
         with transaction(self.sessions) as session:
+            if not link_holds(session, self.ctx.settings, domain):
+                log.info("not applying the collections of %s: no longer linked", domain)
+                return  # unlinked while we read them: its members stay out
             proposed = apply_links(session, self.ctx, domain, links)
             count = apply_members(session, domain, members)
             sync = session.get(NeighbourSync, domain)
