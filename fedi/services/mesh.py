@@ -8,7 +8,9 @@ Each hub serves two collections to its linked hubs only (signed fetch):
   waiting request of such a hub, but only when our admins listed the hub that serves it:
   a hub linked by a vouch or by the mesh vouches for nobody (``fedi.services.trust``).
 - ``/members``: the members it lists (``discoverable``), as full ``Person`` documents, by
-  pages. They fill the directory; ``Update(Person)`` keeps them current in between.
+  pages. They fill the directory; in between, each member's ``Update(Person)`` (sent when
+  they join, change their profile, are suspended or reinstated) lists or drops them at once
+  (``apply_pushed_member``), and a ``Delete`` of the actor drops them.
 
 The ``MeshWorker`` runs in the serve process (``run_once()`` for tests): it reads both
 collections of a linked hub when the link forms, when that hub announces a change of its
@@ -207,8 +209,11 @@ def drop_listing(session: Session, actor: Actor) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def apply_members(session: Session, domain: str, items: list[Any]) -> int:
-    """Store the members a linked hub lists, and make them (only them) its directory entries."""
+def apply_members(session: Session, domain: str, items: list[Any],
+                  read_since: datetime | None = None) -> int:
+    """Store the members a linked hub lists, and make them (only them) its directory entries.
+    ``read_since``: when we began reading the collection; a member listed since (by a push)
+    stays, the collection we read being older than that listing."""
     listed: set[int] = set()
     for item in items:
         if not _own_listed_member(item, domain):
@@ -229,9 +234,11 @@ def apply_members(session: Session, domain: str, items: list[Any]) -> int:
             log.info("member %s of %s skipped: %s", uri, domain, exc)
             continue
         listed.add(actor.id)
-    session.execute(delete(DirectoryListing).where(
+    stale = delete(DirectoryListing).where(
         DirectoryListing.domain == domain, DirectoryListing.actor_id.not_in(listed or {0}))
-        .execution_options(synchronize_session=False))
+    if read_since is not None:
+        stale = stale.where(DirectoryListing.listed_at < read_since)
+    session.execute(stale.execution_options(synchronize_session=False))
     known = set(session.scalars(select(DirectoryListing.actor_id).where(
         DirectoryListing.domain == domain)))
     for actor_id in listed - known:
@@ -285,6 +292,7 @@ class MeshWorker:
         return items
 
     async def sync(self, domain: str) -> None:
+        started = utcnow()  # the listings' own clock, not the worker's (tests move that one)
         try:
             links = await self.fetcher.fetch_object(
                 f"{self.ctx.settings.scheme}://{domain}/actor/links", signer=self.signer)
@@ -293,19 +301,20 @@ class MeshWorker:
             log.info("cannot read the collections of %s: %s", domain, exc)
             await asyncio.to_thread(self._failed, domain, str(exc))
             return
-        await asyncio.to_thread(self._apply, domain, links, members)
+        await asyncio.to_thread(self._apply, domain, links, members, started)
 
     def _failed(self, domain: str, error: str) -> None:
         with transaction(self.sessions) as session:
             retry_later(session, domain, error, self.refresh)
 
-    def _apply(self, domain: str, links: dict[str, Any], members: list[Any]) -> None:
+    def _apply(self, domain: str, links: dict[str, Any], members: list[Any],
+               started: datetime | None = None) -> None:
         with transaction(self.sessions) as session:
             if not link_holds(session, self.ctx.settings, domain):
                 log.info("not applying the collections of %s: no longer linked", domain)
                 return  # unlinked while we read them: its members stay out
             proposed = apply_links(session, self.ctx, domain, links)
-            count = apply_members(session, domain, members)
+            count = apply_members(session, domain, members, started)
             sync = session.get(NeighbourSync, domain)
             if sync is not None:
                 sync.synced_at = self.clock()

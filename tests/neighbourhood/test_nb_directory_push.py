@@ -22,10 +22,10 @@ pytestmark = pytest.mark.multihub
 
 def _client_token(hub: HubProcess) -> str:
     """An app's own token (client credentials), as a Mastodon app gets before a sign-up."""
-    app = httpx.post(f"{hub.base}/api/v1/apps", timeout=10, data={
+    app = httpx.post(f"{hub.base}/api/v1/apps", timeout=30, data={
         "client_name": "annuaire", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
         "scopes": "read write follow"}).json()
-    token = httpx.post(f"{hub.base}/oauth/token", timeout=10, data={
+    token = httpx.post(f"{hub.base}/oauth/token", timeout=30, data={
         "grant_type": "client_credentials", "client_id": app["client_id"],
         "client_secret": app["client_secret"], "scope": "read write follow"})
     assert token.status_code == 200, token.text
@@ -55,12 +55,12 @@ class Searcher:
 
     def directory(self, **params: str) -> list[str]:
         r = httpx.get(f"{self.hub.base}/api/v1/directory", params=params,
-                      headers=self.headers, timeout=10)
+                      headers=self.headers, timeout=30)
         assert r.status_code == 200, r.text
         return [a["acct"] for a in r.json()]
 
     def accounts(self, q: str) -> list[str]:
-        r = httpx.get(f"{self.hub.base}/api/v2/search", headers=self.headers, timeout=10,
+        r = httpx.get(f"{self.hub.base}/api/v2/search", headers=self.headers, timeout=30,
                       params={"q": q, "type": "accounts"})
         assert r.status_code == 200, r.text
         return [a["acct"] for a in r.json()["accounts"]]
@@ -78,6 +78,7 @@ def _on(hub: HubProcess, name: str) -> str:
     return f"{name}@{hub.domain}"
 
 
+@pytest.mark.timeout(900)  # two hubs, five CLI commands and a sign-up: slow on a busy machine
 @pytest.mark.parametrize("backend", ["sqlite",
                                      pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_directory_follows_members_as_they_come_change_and_go(
@@ -95,7 +96,7 @@ def test_directory_follows_members_as_they_come_change_and_go(
     douze.start()
     onze.start()
     wait_for(lambda: link_state(onze, douze) == link_state(douze, onze) == "linked",
-             timeout=60, what="the two hubs to link")
+             timeout=90, what="the two hubs to link")
     at_11, at_12 = Searcher(onze, "olivier"), Searcher(douze, "denis")
     wait_for(lambda: at_11.finds(_on(douze, "denis"), trade="plombier"), timeout=30,
              what="11 to list 12's plumber (the sync when the link forms)")
@@ -106,36 +107,36 @@ def test_directory_follows_members_as_they_come_change_and_go(
     # A new member of 12, signed up from an app, is found on 11 within seconds.
     nadia = _on(douze, "nadia")
     token = _sign_up(douze, "nadia", "electricien", "Nadia Courant")
-    wait_for(lambda: at_11.finds(nadia, trade="electricien"), timeout=15,
+    wait_for(lambda: at_11.finds(nadia, trade="electricien"), timeout=30,
              what="12's new member in 11's directory")
     assert nadia in at_11.directory(q="Nadia Courant")
     assert nadia in at_11.accounts("electricienne")
 
     # Her profile change (business name, trade) reaches 11's directory too.
-    changed = httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=10,
+    changed = httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=30,
                           headers={"Authorization": f"Bearer {token}"},
                           json={"business_name": "Atelier Voltaïque", "trade": "serrurier"})
     assert changed.status_code == 200, changed.text
-    wait_for(lambda: at_11.finds(nadia, trade="serrurier"), timeout=15,
+    wait_for(lambda: at_11.finds(nadia, trade="serrurier"), timeout=30,
              what="the new trade on 11")
     assert nadia in at_11.directory(q="voltaique")
     assert nadia not in at_11.directory(trade="electricien")
     assert nadia not in at_11.directory(q="Courant")
     # She leaves the directory of her own will, then comes back.
-    hidden = httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=10,
+    hidden = httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=30,
                          headers={"Authorization": f"Bearer {token}"},
                          json={"discoverable": False})
     assert hidden.status_code == 200, hidden.text
-    wait_for(lambda: nadia not in at_11.directory(trade="serrurier"), timeout=15,
+    wait_for(lambda: nadia not in at_11.directory(trade="serrurier"), timeout=30,
              what="11 to drop a member who asked not to be listed")
-    httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=10,
+    httpx.patch(f"{douze.base}/api/v1/accounts/update_credentials", timeout=30,
                 headers={"Authorization": f"Bearer {token}"}, json={"discoverable": True})
-    wait_for(lambda: at_11.finds(nadia, trade="serrurier"), timeout=15,
+    wait_for(lambda: at_11.finds(nadia, trade="serrurier"), timeout=30,
              what="11 to list her again")
 
     # A departure: 12 suspends its plumber; 11's directory drops him at once.
     douze.cli("users", "suspend", "denis", "--reason", "départ")
-    wait_for(lambda: _on(douze, "denis") not in at_11.directory(trade="plombier"), timeout=15,
+    wait_for(lambda: _on(douze, "denis") not in at_11.directory(trade="plombier"), timeout=30,
              what="11 to drop 12's suspended member")
     assert at_11.directory(trade="plombier") == ["olivier"]
     # All of it came by push: 11 has not read 12's /members since the link formed.
