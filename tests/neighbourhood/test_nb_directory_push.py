@@ -1,23 +1,31 @@
 """Directory freshness across two real hubs: a member who joins, changes their profile or
 leaves shows up so in the linked hub's directory within seconds (their hub pushes the
 ``Person``), not at the next hourly sync; after an unlink, neither hub finds the other's
-members any more. On SQLite and PostgreSQL."""
+members any more. On SQLite and PostgreSQL. Then, in process: every way a member joins
+(the invite page, an approved application, the command line) queues their Person for the
+linked hubs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from neighbourhood_world import link_state, set_profile, user_token
 from sqlalchemy import select
+from starlette.testclient import TestClient
 from support.hubs import HubProcess, wait_for
 from support.world import query
 
-from fedi.models import NeighbourSync
-
-pytestmark = pytest.mark.multihub
+from fedi.app import create_app
+from fedi.config import Settings, load_settings, render_config
+from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.ids import new_id
+from fedi.migrate import upgrade
+from fedi.models import Delivery, Neighbour, NeighbourSync, OutboxActivity
+from fedi.services.invites import create_invite
 
 
 def _client_token(hub: HubProcess) -> str:
@@ -78,6 +86,7 @@ def _on(hub: HubProcess, name: str) -> str:
     return f"{name}@{hub.domain}"
 
 
+@pytest.mark.multihub
 @pytest.mark.timeout(900)  # two hubs, five CLI commands and a sign-up: slow on a busy machine
 @pytest.mark.parametrize("backend", ["sqlite",
                                      pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -153,3 +162,77 @@ def test_directory_follows_members_as_they_come_change_and_go(
     assert at_12_too.directory() == ["nadia"]
     for q in ("olivier", "plombier", "Plomberie"):
         assert _on(onze, "olivier") not in at_12_too.accounts(q), q
+
+
+# --- every way in, in process: each queues the new member's Person for the linked hub -------
+
+DOUZE_INBOX = "https://douze.test/inbox"
+
+
+@pytest.fixture
+def onze(tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    """A hub (pages, no workers) linked with douze.test, on SQLite and PostgreSQL."""
+    text = render_config(domain="onze.test", name="Onze", scheme="https", territory=["75011"],
+                         database_url=database_url)
+    (tmp_path / "voisins.toml").write_text(
+        text.replace("port = 8000", "port = 8000\nrun_workers = false"), encoding="utf-8")
+    settings = load_settings(str(tmp_path / "voisins.toml"), env={})
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with transaction(make_sessionmaker(engine)) as s:
+        s.add(Neighbour(id=new_id(), domain="douze.test", state="linked", source="admin",
+                        territory=["75012"]))
+    engine.dispose()
+    yield settings
+
+
+def _person_updates(settings: Settings) -> dict[str, set[str]]:
+    """Actor URI → inboxes of the queued ``Update`` activities of local members."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            rows = s.execute(select(OutboxActivity.object_uri, Delivery.inbox_url)
+                             .join(Delivery, Delivery.activity_id == OutboxActivity.id)
+                             .where(OutboxActivity.type == "Update")).all()
+    finally:
+        engine.dispose()
+    out: dict[str, set[str]] = {}
+    for uri, inbox in rows:
+        out.setdefault(uri, set()).add(inbox)
+    return out
+
+
+def _cli(settings: Settings, *args: str) -> int:
+    from fedi.cli import main
+
+    assert settings.config_path is not None
+    return main(["--config", settings.config_path, *args])
+
+
+def test_every_way_in_pushes_the_new_member(onze: Settings) -> None:
+    engine = make_engine(onze.database_url)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as s:
+        codes = [create_invite(s, None).code for _ in range(2)]
+    engine.dispose()
+    # The invite page.
+    with TestClient(create_app(onze), base_url="https://onze.test") as client:
+        page = client.post(f"/invite/{codes[0]}", data={
+            "display_name": "Nina", "username": "nina", "email": "nina@example.org",
+            "password": "a-long-password", "trade": "plombier", "business_name": "",
+            "postal_code": "75011", "relation": "lives", "lang": "fr"})
+        assert page.status_code == 200, page.text[:300]
+    assert _person_updates(onze) == {"https://onze.test/users/nina": {DOUZE_INBOX}}
+    # The command line: an admin's account, then an approved application.
+    assert _cli(onze, "users", "create", "remi", "--email", "remi@example.org",
+                "--password", "a-long-password") == 0
+    assert _cli(onze, "settings", "set", "registration_mode", "approval") == 0
+    with TestClient(create_app(onze), base_url="https://onze.test") as client:
+        client.post(f"/invite/{codes[1]}", data={
+            "display_name": "Lou", "username": "lou", "email": "lou@example.org",
+            "password": "a-long-password", "trade": "avocat", "business_name": "",
+            "postal_code": "75011", "relation": "lives", "lang": "fr"})
+    assert "https://onze.test/users/lou" not in _person_updates(onze)  # not a member yet
+    assert _cli(onze, "applications", "approve", "lou") == 0
+    assert set(_person_updates(onze)) == {f"https://onze.test/users/{n}"
+                                          for n in ("nina", "remi", "lou")}
