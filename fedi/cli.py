@@ -151,17 +151,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    from fedi.services.accounts_profile import announce_new_member
+
     settings = _settings(args)
     _require_schema(settings)
     engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     try:
-        with transaction(make_sessionmaker(engine)) as session:
+        with transaction(sessions) as session:
             user = create_user(
                 session, settings, args.username, email=args.email, password=args.password,
                 role=args.role,
             )
             actor = session.get(Actor, user.actor_id)
             assert actor is not None
+            announce_new_member(session, _cli_context(settings, sessions), actor.id)
             print(f"created {args.role} @{actor.username}@{settings.domain} ({actor.uri})")
     except AccountError as exc:
         raise CommandError(f"{exc.field}: {exc}") from None
@@ -314,6 +318,7 @@ def _print_application(app) -> None:  # type: ignore[no-untyped-def]
 
 def cmd_applications(args: argparse.Namespace) -> int:
     from fedi.services import registration
+    from fedi.services.accounts_profile import announce_new_member
 
     with _database(args) as (settings, sessions), transaction(sessions) as session:
         if args.action == "list":
@@ -328,7 +333,8 @@ def cmd_applications(args: argparse.Namespace) -> int:
         try:
             app = registration.find_application(session, args.ref)
             if args.action == "approve":
-                registration.approve(session, settings, app, force=args.force)
+                user = registration.approve(session, settings, app, force=args.force)
+                announce_new_member(session, _cli_context(settings, sessions), user.actor_id)
                 print(f"approved @{app.username}: the account is ready")
             else:
                 registration.refuse(session, app, args.reason or "", settings=settings)

@@ -21,6 +21,7 @@ from fedi.api.errors import ApiError
 from fedi.api.tokens import issue_token
 from fedi.i18n import browser_language
 from fedi.models import OAuthApp
+from fedi.services.accounts_profile import announce_new_member
 from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.services.registration import (
     RegistrationError,
@@ -103,6 +104,7 @@ async def create_account(call: Call) -> Any:
                        "Votre métier a déjà son membre ici : vous êtes sur la liste d'attente.")
         return JSONResponse({"state": outcome.state, "message": message,
                              "status_url": status_url}, status_code=202)
+    announce_new_member(session, call.ctx, outcome.user.actor_id)
     assert call.caller is not None
     app = session.scalar(select(OAuthApp).where(OAuthApp.id == call.caller.app_id))
     assert app is not None

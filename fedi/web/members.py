@@ -17,6 +17,7 @@ from starlette.routing import Route
 from fedi.db import transaction
 from fedi.i18n import browser_language, translate
 from fedi.models import Actor, TradeCategory
+from fedi.services.accounts_profile import announce_new_member
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
 from fedi.services.passwords import PasswordsBusy, password_work_of
@@ -170,8 +171,12 @@ async def signup_submit(request: Request) -> Response:
             check_form(session, hub.settings, normalise(signup))
 
     def run(password_hash: str) -> tuple[str, str | None, str | None]:
+        from fedi.app import publish_context  # the composition root builds it
+
         with transaction(hub.sessions) as session:
             outcome = register(session, hub.settings, signup, password_hash=password_hash)
+            if outcome.user is not None:
+                announce_new_member(session, publish_context(hub), outcome.user.actor_id)
             username = outcome.user and session.scalar(
                 select(Actor.username).where(Actor.id == outcome.user.actor_id))
             return outcome.state, outcome.status_token, username
