@@ -73,6 +73,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the member opened the confirmation link mailed to them (fedi.services.mail_links).
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the member accepted the privacy policy and rules at sign-up (RGPD consent).
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Neighbour(Base):
