@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from apiworld import DOMAIN, FAR, LINKED, ApiWorld, Member
+from apiworld import DOMAIN, FAR, LINKED, ApiWorld, Member, ok
 
 from fedi.db import utcnow
 from fedi.ids import new_id
@@ -96,6 +97,13 @@ def test_export__archive_holds_own_posts_and_mastodon_csv(world: ApiWorld) -> No
                               status_id=theirs))
         s.add(Article(id=new_id(), actor_id=alice.actor_id, title="Brouillon", source="# Idée",
                       summary="", visibility="followers"))
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(picture, "PNG")
+    media = ok(world.client.post("/api/v2/media", headers=alice.headers,
+                                 files={"file": ("photo.png", picture.getvalue(), "image/png")},
+                                 data={"description": "la vitrine"}))
+    ok(world.post_json(alice, "/api/v1/statuses", {
+        "status": "ma vitrine", "visibility": "private", "media_ids": [media["id"]]}))
     client = browser(world, alice)
     asked = ask(client)
     assert asked.status_code == 303
@@ -122,7 +130,13 @@ def test_export__archive_holds_own_posts_and_mastodon_csv(world: ApiWorld) -> No
     outbox = json.loads(archive.read("outbox.json"))
     assert outbox["type"] == "OrderedCollection"
     assert "https://www.w3.org/ns/activitystreams" in json.dumps(outbox["@context"])
-    assert outbox["totalItems"] == len(outbox["orderedItems"]) == 3
+    assert outbox["totalItems"] == len(outbox["orderedItems"]) == 4
+    # The picture is in the archive, where the post's attachment says (Mastodon's layout).
+    [with_media] = [i["object"] for i in outbox["orderedItems"] if i["object"].get("attachment")]
+    path = with_media["attachment"][0]["url"]
+    assert path.startswith("/media_attachments/files/")
+    assert with_media["attachment"][0]["name"] == "la vitrine"
+    Image.open(io.BytesIO(archive.read(path.lstrip("/")))).verify()
     contents = " ".join(item["object"]["content"] for item in outbox["orderedItems"])
     assert "réservé à mes abonnés" in contents and "en privé" in contents
     assert "le message de bob" not in contents
