@@ -5,6 +5,7 @@ Mastodon's CSV files). See fedi.services.data_export and fedi.services.follow_im
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -27,6 +28,7 @@ from fedi.web.templating import render, request_language
 DOWNLOAD_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer"}
 RESOLVE_AT_ONCE = 4
+MAX_LOOKUPS = 200
 
 
 def _export_page(request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -66,6 +68,8 @@ async def ask_export(request: Request) -> Response:
 
 
 def _file(hub_folder: str, row: DataExport) -> Response:
+    if not row.file_name or not Path(hub_folder, row.file_name).is_file():
+        raise HTTPException(404)  # removed by hand, or a disk lost: ask again
     return FileResponse(f"{hub_folder}/{row.file_name}", media_type="application/zip",
                         filename=f"archive-{row.created_at:%Y%m%d}.zip",
                         headers=DOWNLOAD_HEADERS)
@@ -129,10 +133,15 @@ async def _find(request: Request, entries: list[Entry]) -> list[tuple[Entry, Act
         known = {e.address: find_profile(session, hub.settings.domain, e.address,
                                          hub.peers.is_allowed) for e in entries}
     gate = asyncio.Semaphore(RESOLVE_AT_ONCE)
+    # Accounts not stored yet are looked up on their hub (WebFinger, then the actor): a
+    # bounded number per file, so that one request stays short; the rest are skipped.
+    unknown = [e.address for e in entries
+               if known.get(e.address) is None and e.domain != hub.settings.domain]
+    lookups = set(unknown[:MAX_LOOKUPS])
 
     async def one(entry: Entry) -> tuple[Entry, Actor | None]:
         actor = known.get(entry.address)
-        if actor is None and entry.domain != hub.settings.domain:
+        if actor is None and entry.address in lookups:
             async with gate:
                 actor = await resolve_profile(hub, entry.address)
         return entry, actor
