@@ -32,7 +32,7 @@ traitement et répondent à vos demandes : {contact}.
 ## Ce que le hub garde
 
 - **Votre compte** : adresse e-mail, nom d'utilisateur, mot de passe (seulement sous une \
-forme chiffrée qui ne permet pas de le retrouver), langue, qui vous a invité, date à \
+forme hachée, qui ne permet pas de le retrouver), langue, qui vous a invité, date à \
 laquelle vous avez accepté cette politique.
 - **Votre profil** : nom, métier, entreprise, code postal, lien avec le quartier (vous y \
 habitez ou y travaillez), présentation, photo et champs que vous remplissez.
@@ -86,7 +86,7 @@ archive de tout ce que vous avez publié, dans le format des archives Mastodon.
 - **Effacement** : « Supprimer mon compte » dans vos réglages.
 - **Opposition, limitation, toute autre question** : écrivez aux admins ({contact}).
 - Si la réponse ne vous satisfait pas, vous pouvez saisir la CNIL \
-(https://www.cnil.fr/fr/plaintes).
+([cnil.fr/fr/plaintes](https://www.cnil.fr/fr/plaintes)).
 """
 
 DEFAULT_EN = """\
@@ -151,7 +151,7 @@ everything you published, in Mastodon's archive format.
 - **Erasure**: "Delete my account" in your settings.
 - **Objection, restriction, any other question**: write to the admins ({contact}).
 - If their answer does not satisfy you, you may complain to the CNIL, the French data \
-protection authority (https://www.cnil.fr/en/complaints).
+protection authority ([cnil.fr/en/complaints](https://www.cnil.fr/en/complaints)).
 """
 
 
