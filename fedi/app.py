@@ -32,6 +32,7 @@ from fedi.media.settings import media_settings
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
+from fedi.services.data_export import ExportBuilder
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
@@ -121,6 +122,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append(start_mesh_worker(hub, ctx))
     tasks.append(start_poll_closer(hub, ctx))
     tasks.append(start_event_reminders(hub))
+    tasks.append(start_export_builder(hub))
     mail = start_mail_sender(hub)
     if mail is not None:
         tasks.append(mail)
@@ -137,6 +139,16 @@ def start_mail_sender(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event] | No
     hub.extras["mail_sender"] = sender
     stop = asyncio.Event()
     return asyncio.create_task(sender.run_forever(stop), name="mail-sender"), stop
+
+
+def start_export_builder(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Builds the members' data archives and removes expired ones (data_export.py)."""
+    options = hub.settings.extra.get("exports", {})
+    interval = float(options.get("interval", 30)) if isinstance(options, dict) else 30.0
+    builder = ExportBuilder(hub.write_sessions, hub.settings, interval=interval)
+    hub.extras["export_builder"] = builder
+    stop = asyncio.Event()
+    return asyncio.create_task(builder.run_forever(stop), name="export-builder"), stop
 
 
 def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:

@@ -63,10 +63,8 @@ async def _hash_once(call: Call, password: str) -> str:
 async def create_account(call: Call) -> Any:
     p = call.params
     lang = _language(call)
-    if not p.bool("agreement", True):
-        raise ValidationFailed(RegistrationError(
-            "agreement", "ERR_ACCEPTED", "You must accept the hub's rules.",
-            "Il faut accepter les règles du hub."), lang)
+    # Mastodon requires agreement=true: the rules and privacy policy, accepted (recorded).
+    agreement = p.bool("agreement", False)
     form = SignupForm(
         invite_code=p.str("invite_code", "", max_len=200) or "",
         username=p.str("username", "", max_len=200) or "",
@@ -77,7 +75,7 @@ async def create_account(call: Call) -> Any:
         trade=p.str("trade", "", max_len=200) or "",
         display_name=p.str("display_name", "", max_len=200) or "",
         business_name=p.str("business_name", "", max_len=400) or "",
-        locale=lang)
+        locale=lang, agreement=bool(agreement))
     hub, session = call.hub, call.session
     try:
         # Check first (a refused sign-up costs no hash), then hash outside the transaction

@@ -62,3 +62,6 @@ __all__ += ["AccountList", "AccountListEntry"]
 from fedi.models.announcement import Announcement, AnnouncementDismissal
 
 __all__ += ["Announcement", "AnnouncementDismissal"]
+from fedi.models.export import DataExport
+
+__all__ += ["DataExport"]

@@ -79,6 +79,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigId)
+    # When the member accepted the privacy policy and rules at sign-up (RGPD consent).
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Neighbour(Base):

@@ -154,7 +154,7 @@ async def signup_submit(request: Request) -> Response:
     try:
         async with request.form(max_files=0, max_fields=20) as form:
             values = {k: v[:MAX_FIELD] if isinstance(v := form.get(k, ""), str) else ""
-                      for k in (*FIELDS, "lang")}
+                      for k in (*FIELDS, "lang", "agreement")}
     except (HTTPException, MultiPartException):  # too many fields, files, a broken body
         lang = language(request)
         return _page(request, "signup/invalid.html",
@@ -164,7 +164,8 @@ async def signup_submit(request: Request) -> Response:
                         password=values["password"], postal_code=values["postal_code"],
                         relation=values["relation"], trade=values["trade"],
                         display_name=values["display_name"],
-                        business_name=values["business_name"], locale=lang)
+                        business_name=values["business_name"], locale=lang,
+                        agreement=values["agreement"] == "on")
 
     def check() -> None:
         with hub.read_sessions() as session:

@@ -220,7 +220,7 @@ def test_every_way_in_pushes_the_new_member(onze: Settings) -> None:
         page = client.post(f"/invite/{codes[0]}", data={
             "display_name": "Nina", "username": "nina", "email": "nina@example.org",
             "password": "a-long-password", "trade": "plombier", "business_name": "",
-            "postal_code": "75011", "relation": "lives", "lang": "fr"})
+            "postal_code": "75011", "relation": "lives", "lang": "fr", "agreement": "on"})
         assert page.status_code == 200, page.text[:300]
     assert _person_updates(onze) == {"https://onze.test/users/nina": {DOUZE_INBOX}}
     # The command line: an admin's account, then an approved application.
@@ -231,7 +231,7 @@ def test_every_way_in_pushes_the_new_member(onze: Settings) -> None:
         client.post(f"/invite/{codes[1]}", data={
             "display_name": "Lou", "username": "lou", "email": "lou@example.org",
             "password": "a-long-password", "trade": "avocat", "business_name": "",
-            "postal_code": "75011", "relation": "lives", "lang": "fr"})
+            "postal_code": "75011", "relation": "lives", "lang": "fr", "agreement": "on"})
     assert "https://onze.test/users/lou" not in _person_updates(onze)  # not a member yet
     assert _cli(onze, "applications", "approve", "lou") == 0
     assert set(_person_updates(onze)) == {f"https://onze.test/users/{n}"

@@ -204,7 +204,7 @@ def test_invitations_record_the_sponsor(world: ApiWorld, people: dict[str, Any])
     signup = TestClient(world.app, base_url=f"https://{DOMAIN}").post(f"/invite/{code}", data={
         "display_name": "Eve Roux", "username": "eve", "email": "eve@example.org",
         "password": "long-password-1", "trade": "libraire", "postal_code": "75011",
-        "relation": "works"})
+        "relation": "works", "agreement": "on"})
     assert signup.status_code == 200, signup.text[:500]
     page = a.get("/invitations").text
     assert "Eve Roux" in page and "épuisé" in page
