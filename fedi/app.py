@@ -33,6 +33,7 @@ from fedi.media.settings import media_settings
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor
+from fedi.services.data_export import ExportBuilder
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
@@ -40,7 +41,7 @@ from fedi.site.routes import routes as site_routes
 from fedi.streaming import routes as streaming_routes
 from fedi.streaming.dispatch import start_streaming, stop_streaming
 from fedi.verification import RequestVerifier
-from fedi.web import activitypub, hubs, members, objects, pages, wellknown
+from fedi.web import activitypub, hubs, members, objects, wellknown
 from fedi.web import media as web_media
 from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -124,6 +125,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append(start_mesh_worker(hub, ctx))
     tasks.append(start_poll_closer(hub, ctx))
     tasks.append(start_event_reminders(hub))
+    tasks.append(start_export_builder(hub))
     mail = start_mail_sender(hub)
     if mail is not None:
         tasks.append(mail)
@@ -149,6 +151,17 @@ def start_mail_sender(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event] | No
     sender.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(sender.run_forever(stop), name="mail-sender"), stop
+
+
+def start_export_builder(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Builds the members' data archives and removes expired ones (data_export.py)."""
+    options = hub.settings.extra.get("exports", {})
+    interval = float(options.get("interval", 30)) if isinstance(options, dict) else 30.0
+    builder = ExportBuilder(hub.write_sessions, hub.settings, interval=interval)
+    hub.extras["export_builder"] = builder
+    builder.backoff = Backoff(hub.database)
+    stop = asyncio.Event()
+    return asyncio.create_task(builder.run_forever(stop), name="export-builder"), stop
 
 
 def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
@@ -218,7 +231,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *streaming_routes.routes,
                 *api_routes(), *api_registration.routes,
-                *api_directory.routes, *site_routes, *console_routes, *members.routes, *pages.routes,
+                *api_directory.routes, *site_routes, *console_routes, *members.routes,
                 *web_media.routes],
         middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(DatabaseOutage),
                     Middleware(ApiRateLimit),

@@ -151,22 +151,47 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    from fedi.services.accounts_profile import announce_new_member
+
     settings = _settings(args)
     _require_schema(settings)
     engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     try:
-        with transaction(make_sessionmaker(engine)) as session:
+        with transaction(sessions) as session:
             user = create_user(
                 session, settings, args.username, email=args.email, password=args.password,
                 role=args.role,
             )
             actor = session.get(Actor, user.actor_id)
             assert actor is not None
+            announce_new_member(session, _cli_context(settings, sessions), actor.id)
             print(f"created {args.role} @{actor.username}@{settings.domain} ({actor.uri})")
     except AccountError as exc:
         raise CommandError(f"{exc.field}: {exc}") from None
     finally:
         engine.dispose()
+    return 0
+
+
+def cmd_users_totp_off(args: argparse.Namespace) -> int:
+    """``voisins users totp-off USERNAME``: turn a member's two-step sign-in off (a lost
+    phone), so they log in with their password again; in the audit log."""
+    from fedi.i18n import translate
+    from fedi.services import audit, membership, second_factor
+
+    lang = cli_language.cli_language(os.environ)
+    with _database(args) as (_settings, sessions), transaction(sessions) as session:
+        try:
+            user, actor = membership.find_member(session, args.username)
+        except membership.MembershipError as exc:
+            print(f"voisins: {exc.message(lang)}", file=sys.stderr)
+            return 2
+        second_factor.disable(session, user)
+        audit.record(session, audit.SCRIPT, audit.SCRIPT_ROLE, "member.totp_off",
+                     f"@{actor.username}")
+        print(translate(lang, "Two-step sign-in of @%(name)s is off")
+              % {"name": actor.username})
     return 0
 
 
@@ -293,6 +318,7 @@ def _print_application(app) -> None:  # type: ignore[no-untyped-def]
 
 def cmd_applications(args: argparse.Namespace) -> int:
     from fedi.services import registration
+    from fedi.services.accounts_profile import announce_new_member
 
     with _database(args) as (settings, sessions), transaction(sessions) as session:
         if args.action == "list":
@@ -307,7 +333,8 @@ def cmd_applications(args: argparse.Namespace) -> int:
         try:
             app = registration.find_application(session, args.ref)
             if args.action == "approve":
-                registration.approve(session, settings, app, force=args.force)
+                user = registration.approve(session, settings, app, force=args.force)
+                announce_new_member(session, _cli_context(settings, sessions), user.actor_id)
                 print(f"approved @{app.username}: the account is ready")
             else:
                 registration.refuse(session, app, args.reason or "", settings=settings)
@@ -588,6 +615,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", required=True)
     p.add_argument("--role", choices=ROLES, default="member")
     p.set_defaults(func=cmd_users_create)
+    p = users.add_parser("totp-off", help="turn a member's two-step sign-in (TOTP) off")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_totp_off)
     p = users.add_parser("list", help="list members (filters: --search, --role, --status, ...)")
     p.add_argument("--search", help="text in the username, name or email")
     p.add_argument("--role", choices=ROLES)

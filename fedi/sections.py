@@ -95,6 +95,10 @@ TABLES: dict[str, dict[str, Check]] = {
     "territory": {
         "file": _text,
     },
+    "exports": {
+        "path": _text,
+        "interval": _positive(integer=False),
+    },
 }
 
 

@@ -13,7 +13,9 @@ from fedi.api.entities import Renderer
 from fedi.api.features import provided
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
 from fedi.models import Actor, Status, User
+from fedi.services import legal
 from fedi.services.polls import poll_limits
+from fedi.web.pages import pick_language
 
 RULES = [
     ("1", "Vivre ou travailler dans le quartier. / Live or work in the neighbourhood.",
@@ -27,19 +29,6 @@ SHORT = ("Un réseau privé de voisins professionnels. / A private network of ne
 # Mastodon 4.3's level of the client API (grouped notifications, notification policy and
 # requests, ``GET /api/v1/statuses?id[]=``, ``GET /api/v1/accounts?id[]=``): all served here.
 API_VERSIONS = {"mastodon": 2}
-PRIVACY_UPDATED = "2026-01-01T00:00:00.000Z"
-PRIVACY_POLICY = (
-    "<p>Ce hub conserve ce que ses membres y publient (profil, messages, abonnements) pour le "
-    "leur montrer et le montrer aux personnes qu'ils choisissent ; il n'y a ni publicité ni "
-    "revente de données. Un message n'est envoyé qu'aux serveurs de ses destinataires. "
-    "Supprimer son compte efface son profil et ses messages, ici et, par une demande de "
-    "suppression, chez les autres serveurs. Pour toute question, écrivez à l'administrateur "
-    "du hub.</p>"
-    "<p>This hub keeps what its members publish (profile, posts, follows) to show it to them "
-    "and to the people they choose; there is no advertising and no resale of data. A post is "
-    "sent only to its recipients' servers. Deleting an account erases its profile and posts "
-    "here and, through a deletion request, on other servers. For any question, write to the "
-    "hub's administrator.</p>")
 MEDIA = {"supported_mime_types": [], "image_size_limit": 0, "image_matrix_limit": 0,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
          "description_limit": 1500}
@@ -133,7 +122,7 @@ async def instance_v2(call: Call) -> Any:
     media, statuses = _media(call, features)
     # "about": the front page, which describes the hub to visitors (there is no /about).
     urls: dict[str, Any] = {"status": None, "about": f"{base}/",
-                            "privacy_policy": None, "terms_of_service": None}
+                            "privacy_policy": f"{base}/privacy-policy", "terms_of_service": None}
     if "streaming" in features:
         urls["streaming"] = _streaming_url(call)
     return {
@@ -177,7 +166,14 @@ async def extended_description(call: Call) -> Any:
 
 
 async def privacy_policy(call: Call) -> Any:
-    return {"updated_at": PRIVACY_UPDATED, "content": PRIVACY_POLICY}
+    """Mastodon's PrivacyPolicy entity: the text the admins set in the console (or the
+    default), as HTML, in the language the app asks for (French unless English)."""
+    lang = pick_language(call.request)
+    policy = legal.privacy_policy(call.session)
+    html = legal.policy_html(policy, lang, hub=call.hub.settings.name,
+                             contact=legal.contact(call.session, call.hub.settings.domain, lang),
+                             base=call.hub.urls.base)
+    return {"updated_at": policy.updated_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "content": html}
 
 
 async def domain_blocks(call: Call) -> Any:

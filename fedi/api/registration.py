@@ -19,7 +19,9 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError
 from fedi.api.tokens import issue_token
+from fedi.i18n import browser_language
 from fedi.models import OAuthApp
+from fedi.services.accounts_profile import announce_new_member
 from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.services.registration import (
     RegistrationError,
@@ -28,7 +30,6 @@ from fedi.services.registration import (
     normalise,
     register,
 )
-from fedi.web.pages import pick_language
 
 
 class ValidationFailed(ApiError):
@@ -46,7 +47,7 @@ def _language(call: Call) -> str:
     locale = (call.params.str("locale", "", max_len=16) or "").lower()
     if locale.startswith(("fr", "en")):
         return locale[:2]
-    return pick_language(call.request)
+    return browser_language(call.request.headers.get("accept-language"))
 
 
 async def _hash_once(call: Call, password: str) -> str:
@@ -62,10 +63,8 @@ async def _hash_once(call: Call, password: str) -> str:
 async def create_account(call: Call) -> Any:
     p = call.params
     lang = _language(call)
-    if not p.bool("agreement", True):
-        raise ValidationFailed(RegistrationError(
-            "agreement", "ERR_ACCEPTED", "You must accept the hub's rules.",
-            "Il faut accepter les règles du hub."), lang)
+    # Mastodon requires agreement=true: the rules and privacy policy, accepted (recorded).
+    agreement = p.bool("agreement", False)
     form = SignupForm(
         invite_code=p.str("invite_code", "", max_len=200) or "",
         username=p.str("username", "", max_len=200) or "",
@@ -76,7 +75,7 @@ async def create_account(call: Call) -> Any:
         trade=p.str("trade", "", max_len=200) or "",
         display_name=p.str("display_name", "", max_len=200) or "",
         business_name=p.str("business_name", "", max_len=400) or "",
-        locale=lang)
+        locale=lang, agreement=bool(agreement))
     hub, session = call.hub, call.session
     try:
         # Check first (a refused sign-up costs no hash), then hash outside the transaction
@@ -103,6 +102,7 @@ async def create_account(call: Call) -> Any:
                        "Votre métier a déjà son membre ici : vous êtes sur la liste d'attente.")
         return JSONResponse({"state": outcome.state, "message": message,
                              "status_url": status_url}, status_code=202)
+    announce_new_member(session, call.ctx, outcome.user.actor_id)
     assert call.caller is not None
     app = session.scalar(select(OAuthApp).where(OAuthApp.id == call.caller.app_id))
     assert app is not None

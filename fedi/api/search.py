@@ -13,7 +13,8 @@ from fedi.api.auth import Call, endpoint
 from fedi.convert.ap_to_model import InvalidObject
 from fedi.convert.model_to_api import tag as tag_entity
 from fedi.http import RemoteError
-from fedi.models import Actor, Follow, Status, Tag
+from fedi.models import Actor, Follow, Neighbour, Status, Tag
+from fedi.peers import ENDED_STATES
 from fedi.services import directory
 from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.services.timelines import search as search_statuses
@@ -49,6 +50,14 @@ async def resolve_remote(call: Call, q: str) -> Actor | None:
     return call.session.get(Actor, actor.id)
 
 
+def _ended_hubs(call: Call) -> list[str]:
+    """Hubs whose link ended (unlinked, refused, rejected): their members are found no more,
+    as the directory lists them no more (unless an admin allows that server on its own)."""
+    ended = call.session.scalars(select(Neighbour.domain).where(
+        Neighbour.state.in_(ENDED_STATES)))
+    return sorted(set(ended) - set(call.hub.settings.allowed))
+
+
 async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolve: bool,
                           following: bool) -> list[Actor]:
     q = q.strip().removeprefix("acct:").lstrip("@")
@@ -57,6 +66,7 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
     domain = call.hub.settings.domain
     found: list[Actor] = []
     exact_found = False
+    gone = _ended_hubs(call)
     if "@" in q and " " not in q or q.startswith(("http://", "https://")):
         user, _, host = q.partition("@")
         host = host.lower() or domain
@@ -68,6 +78,8 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
         else:
             exact = call.session.scalar(select(Actor).where(
                 or_(Actor.uri == q, Actor.url == q), Actor.deleted_at.is_(None)))
+        if exact is not None and exact.domain in gone:
+            exact = None
         if exact is None and resolve and host != domain:
             exact = await resolve_remote(call, q)
         if exact is not None and exact.type in ACCOUNT_TYPES:
@@ -78,7 +90,7 @@ async def search_accounts(call: Call, q: str, *, limit: int, offset: int, resolv
         pattern = _like(q)
         query = select(Actor).where(
             Actor.deleted_at.is_(None), Actor.type.in_(ACCOUNT_TYPES),
-            Actor.username != INSTANCE_USERNAME,
+            Actor.username != INSTANCE_USERNAME, Actor.domain.not_in(gone),
             or_(Actor.username.ilike(pattern, escape="\\"),
                 Actor.display_name.ilike(pattern, escape="\\"),
                 Actor.trade.ilike(pattern, escape="\\"),

@@ -13,11 +13,12 @@ from fedi.console.access import STAFF, by_of, done, page, reading, require_role,
 from fedi.i18n import N_, translate
 from fedi.models import Application, Invite
 from fedi.services import audit, registration
+from fedi.services.accounts_profile import announce_new_member
 from fedi.services.invites import InviteError, invite_state, list_invites
 from fedi.services.invites import revoke as revoke_invite
 from fedi.services.membership import sponsor_history
 from fedi.services.trades import label, list_trades
-from fedi.site.page import path_id, read_form
+from fedi.site.page import path_id, publish_ctx, read_form
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
@@ -61,7 +62,8 @@ async def _decide(request: Request, approve: bool) -> Response:
             if app is None:
                 raise HTTPException(404)
             if approve:
-                registration.approve(session, hub_of(request).settings, app)
+                user = registration.approve(session, hub_of(request).settings, app)
+                announce_new_member(session, publish_ctx(hub_of(request)), user.actor_id)
             else:
                 registration.refuse(session, app, reason)
             audit.record(session, by.username, by.role,

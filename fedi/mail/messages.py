@@ -20,6 +20,7 @@ SUBJECTS = {
     "application_refused": N_("Your application to %(hub)s"),
     "confirm": N_("Confirm your email address on %(hub)s"),
     "reset": N_("Reset your password on %(hub)s"),
+    "export_ready": N_("Your archive from %(hub)s is ready"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 

@@ -59,3 +59,9 @@ __all__ += ["MailToken", "OutgoingMail"]
 from fedi.models.lists import AccountList, AccountListEntry
 
 __all__ += ["AccountList", "AccountListEntry"]
+from fedi.models.announcement import Announcement, AnnouncementDismissal
+
+__all__ += ["Announcement", "AnnouncementDismissal"]
+from fedi.models.export import DataExport
+
+__all__ += ["DataExport"]

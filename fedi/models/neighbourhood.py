@@ -83,6 +83,8 @@ class Application(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the applicant accepted the privacy policy and rules (copied to the user row).
+    privacy_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Sponsorship(Base):

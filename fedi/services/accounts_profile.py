@@ -118,3 +118,14 @@ def announce_profile(session: Session, ctx: PublishContext, actor: Actor) -> Non
                             to=[actor.followers_url or ""],
                             cc=[ctx.members_collection(d) for d in linked])
     publish(session, ctx, actor, update)
+
+
+def announce_new_member(session: Session, ctx: PublishContext, actor_id: int) -> None:
+    """A member just joined: their ``Person`` goes to the linked hubs at once (an ``Update``
+    addressed to each one's ``/members``, as for a profile change), so that their directories
+    list the member now rather than at their next sync of our ``/members``."""
+    actor = session.get(Actor, actor_id)
+    if actor is None or not actor.discoverable:
+        return
+    if any(d != ctx.settings.domain for d in ctx.linked_domains()):
+        announce_profile(session, ctx, actor)

@@ -9,6 +9,8 @@ directory and account search (``/api/v2/search``), for local and remote profiles
 
 Who is listed: every active member of this hub; of a linked hub, only the members that hub
 lists in its ``/members`` collection (its ``discoverable`` members), and only while linked.
+Its members' ``Update``/``Delete`` keep that list current between two syncs
+(``fedi.services.mesh``); a suspended or deleted member is never listed.
 A neighbourhood is a few hundred members a hub, so candidates are filtered in Python after
 an SQL pre-filter; this hub's members always come first (search inside the network first).
 """
@@ -113,6 +115,7 @@ def candidates(session: Session, linked: frozenset[str], *, local_only: bool = F
                     User.disabled.is_(False)))
     remote = (select(Actor).join(DirectoryListing, DirectoryListing.actor_id == Actor.id)
               .where(Actor.local.is_(False), Actor.deleted_at.is_(None),
+                     Actor.suspended_at.is_(None),
                      DirectoryListing.domain == Actor.domain,
                      DirectoryListing.domain.in_(sorted(linked))))
     if postal_code:

@@ -8,7 +8,9 @@ Each hub serves two collections to its linked hubs only (signed fetch):
   waiting request of such a hub, but only when our admins listed the hub that serves it:
   a hub linked by a vouch or by the mesh vouches for nobody (``fedi.services.trust``).
 - ``/members``: the members it lists (``discoverable``), as full ``Person`` documents, by
-  pages. They fill the directory; ``Update(Person)`` keeps them current in between.
+  pages. They fill the directory; in between, each member's ``Update(Person)`` (sent when
+  they join, change their profile, are suspended or reinstated) lists or drops them at once
+  (``apply_pushed_member``), and a ``Delete`` of the actor drops them.
 
 The ``MeshWorker`` runs in the serve process (``run_once()`` for tests): it reads both
 collections of a linked hub when the link forms, when that hub announces a change of its
@@ -31,7 +33,7 @@ from fedi.config import ConfigError, Settings
 from fedi.convert.ap_to_model import InvalidObject, new_remote_actor, update_actor
 from fedi.convert.model_to_ap import ordered_collection, person
 from fedi.db import transaction, utcnow
-from fedi.db_faults import Backoff, rest
+from fedi.db_faults import Backoff
 from fedi.http import Fetcher, RemoteError, Signer
 from fedi.ids import Urls
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, User
@@ -39,6 +41,7 @@ from fedi.services import trust
 from fedi.services.hub_settings import get_setting
 from fedi.services.media import with_profile_images
 from fedi.services.neighbours import (
+    ENDED,
     TERRITORY_CONTEXT,
     find_row,
     hub_actor,
@@ -46,6 +49,7 @@ from fedi.services.neighbours import (
     request_link,
     retry_later,
 )
+from fedi.services.periodic import run_periodically
 from fedi.services.territory import adjacent_to_us, clean_territory
 from fedi.vocab.parse import as_list, get_id, host_of
 from outbox.context import PublishContext
@@ -154,18 +158,69 @@ def accept_vouched(session: Session, ctx: PublishContext, domains: list[str]) ->
     return accepted
 
 
-def apply_members(session: Session, domain: str, items: list[Any]) -> int:
-    """Store the members a linked hub lists, and make them (only them) its directory entries."""
+def _own_listed_member(item: Any, domain: str) -> bool:
+    """Is ``item`` a ``Person`` of ``domain``, with its own key there, that its hub lists
+    (``discoverable``, not suspended)?"""
+    if not isinstance(item, dict) or item.get("type") != "Person":
+        return False
+    uri = get_id(item)
+    key = item.get("publicKey")
+    return (host_of(uri) == domain and item.get("discoverable", False) is True
+            and item.get("suspended") is not True
+            and isinstance(key, dict) and key.get("owner") == uri
+            and host_of(get_id(key.get("id"))) == domain)
+
+
+def link_holds(session: Session, settings: Settings, domain: str) -> bool:
+    """Is ``domain`` a linked hub right now (read from the database, never from a cache)?
+    A configured neighbour is, unless its link ended since (as ``trust.vouchers`` says)."""
+    row = find_row(session, domain)
+    if row is not None and row.state in ENDED:
+        return False
+    return (row is not None and row.state == "linked") or domain in settings.neighbours
+
+
+def apply_pushed_member(session: Session, settings: Settings, actor: Actor,
+                        doc: dict[str, Any]) -> bool | None:
+    """A member of a linked hub sent their ``Person`` (``Update``, signed with their own key,
+    already verified and stored in ``actor``): list them in the directory, or drop them, as
+    their hub's ``/members`` would, without waiting for the next sync. Only a member of a hub
+    linked now, about themselves. Returns whether they are listed (None: not ours to judge)."""
+    domain = actor.domain
+    if (actor.local or get_id(doc) != actor.uri or host_of(actor.uri) != domain
+            or not link_holds(session, settings, domain)):
+        return None
+    listed = _own_listed_member(doc, domain) and actor.deleted_at is None
+    row = session.get(DirectoryListing, actor.id)
+    if not listed:
+        if row is not None:
+            session.delete(row)
+        return False
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(DirectoryListing(actor_id=actor.id, domain=domain))
+        except IntegrityError:
+            pass  # listed meanwhile by the sync or a concurrent push
+    return True
+
+
+def drop_listing(session: Session, actor: Actor) -> None:
+    """A remote member left (``Delete`` of the actor): out of the directory at once."""
+    session.execute(delete(DirectoryListing).where(DirectoryListing.actor_id == actor.id)
+                    .execution_options(synchronize_session=False))
+
+
+def apply_members(session: Session, domain: str, items: list[Any],
+                  read_since: datetime | None = None) -> int:
+    """Store the members a linked hub lists, and make them (only them) its directory entries.
+    ``read_since``: when we began reading the collection; a member listed since (by a push)
+    stays, the collection we read being older than that listing."""
     listed: set[int] = set()
     for item in items:
-        if not isinstance(item, dict) or item.get("type") != "Person":
-            continue
+        if not _own_listed_member(item, domain):
+            continue  # only the hub's own listed members, with their own keys
         uri = get_id(item)
-        key = item.get("publicKey")
-        if (host_of(uri) != domain or not item.get("discoverable", False)
-                or not isinstance(key, dict) or key.get("owner") != uri
-                or host_of(get_id(key.get("id"))) != domain):
-            continue  # only the hub's own members, with their own keys
         try:
             with session.begin_nested():
                 actor = session.scalar(select(Actor).where(Actor.uri == uri))
@@ -181,9 +236,11 @@ def apply_members(session: Session, domain: str, items: list[Any]) -> int:
             log.info("member %s of %s skipped: %s", uri, domain, exc)
             continue
         listed.add(actor.id)
-    session.execute(delete(DirectoryListing).where(
+    stale = delete(DirectoryListing).where(
         DirectoryListing.domain == domain, DirectoryListing.actor_id.not_in(listed or {0}))
-        .execution_options(synchronize_session=False))
+    if read_since is not None:
+        stale = stale.where(DirectoryListing.listed_at < read_since)
+    session.execute(stale.execution_options(synchronize_session=False))
     known = set(session.scalars(select(DirectoryListing.actor_id).where(
         DirectoryListing.domain == domain)))
     for actor_id in listed - known:
@@ -238,6 +295,7 @@ class MeshWorker:
         return items
 
     async def sync(self, domain: str) -> None:
+        started = utcnow()  # the listings' own clock, not the worker's (tests move that one)
         try:
             links = await self.fetcher.fetch_object(
                 f"{self.ctx.settings.scheme}://{domain}/actor/links", signer=self.signer)
@@ -246,16 +304,20 @@ class MeshWorker:
             log.info("cannot read the collections of %s: %s", domain, exc)
             await asyncio.to_thread(self._failed, domain, str(exc))
             return
-        await asyncio.to_thread(self._apply, domain, links, members)
+        await asyncio.to_thread(self._apply, domain, links, members, started)
 
     def _failed(self, domain: str, error: str) -> None:
         with transaction(self.sessions) as session:
             retry_later(session, domain, error, self.refresh)
 
-    def _apply(self, domain: str, links: dict[str, Any], members: list[Any]) -> None:
+    def _apply(self, domain: str, links: dict[str, Any], members: list[Any],
+               started: datetime | None = None) -> None:
         with transaction(self.sessions) as session:
+            if not link_holds(session, self.ctx.settings, domain):
+                log.info("not applying the collections of %s: no longer linked", domain)
+                return  # unlinked while we read them: its members stay out
             proposed = apply_links(session, self.ctx, domain, links)
-            count = apply_members(session, domain, members)
+            count = apply_members(session, domain, members, started)
             sync = session.get(NeighbourSync, domain)
             if sync is not None:
                 sync.synced_at = self.clock()
@@ -271,23 +333,8 @@ class MeshWorker:
         return len(due)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception as exc:  # a service loop must outlive a database outage
-                delay = self.backoff.failed(exc, "the mesh worker")
-                if delay is not None:
-                    await rest(stop, delay)
-                    continue
-                log.exception("mesh cycle failed")
-                done = 0
-            else:
-                self.backoff.succeeded()
-            if done == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_poll)
-                except TimeoutError:
-                    pass
+        await run_periodically(self.run_once, stop, self.idle_poll, log, "mesh cycle",
+                               backoff=self.backoff)
 
 
 def mesh_options(settings: Settings) -> dict[str, Any]:

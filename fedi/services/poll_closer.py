@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import ConfigError, Settings
 from fedi.db import transaction, utcnow
-from fedi.db_faults import Backoff, rest
+from fedi.db_faults import Backoff
 from fedi.ids import new_id
 from fedi.models import Actor, Notification, Poll, PollVote, Status
+from fedi.services.periodic import run_periodically
 from fedi.services.polls import publish_results
 from outbox.context import PublishContext
 from outbox.fanout import notify
@@ -73,23 +74,8 @@ class PollCloser:
             return close_due_polls(session, self.ctx, self.clock())
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await asyncio.to_thread(self.run_once)
-            except Exception as exc:  # a service loop must outlive a database outage
-                delay = self.backoff.failed(exc, "the poll closer")
-                if delay is not None:
-                    await rest(stop, delay)
-                    continue
-                log.exception("poll closing cycle failed")
-                done = 0
-            else:
-                self.backoff.succeeded()
-            if done == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
-                except TimeoutError:
-                    pass
+        await run_periodically(lambda: asyncio.to_thread(self.run_once), stop, self.interval,
+                               log, "poll closing cycle", backoff=self.backoff)
 
 
 def closer_options(settings: Settings) -> dict[str, Any]:

@@ -69,6 +69,9 @@ class SignupForm:
     display_name: str = ""
     business_name: str = ""
     locale: str = "fr"
+    # The privacy policy and rules accepted (site checkbox, API ``agreement``); None when
+    # not asked (an admin's command line), False refuses the sign-up.
+    agreement: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,10 @@ def check_form(session: Session, settings: Settings, form: SignupForm, *,
     except InviteError as exc:
         raise _err("invite_code", f"ERR_INVITE_{exc.code.upper()}", str(exc), exc.message_fr,
                    403) from None
+    if form.agreement is False:
+        raise _err("agreement", "ERR_ACCEPTED",
+                   "You must accept the hub's rules and privacy policy.",
+                   "Il faut accepter les règles et la politique de confidentialité du hub.")
     _check_identity(session, form.username, form.email)
     if not 8 <= len(form.password) <= 1024:
         raise _err("password", "ERR_TOO_SHORT", "The password must be at least 8 characters.",
@@ -202,7 +209,8 @@ def normalise(form: SignupForm) -> SignupForm:
         email=clean(form.email), password=form.password or "",
         postal_code=clean(form.postal_code), relation=clean(form.relation).lower(),
         trade=clean(form.trade), display_name=clean(form.display_name),
-        business_name=clean(form.business_name), locale="en" if form.locale == "en" else "fr")
+        business_name=clean(form.business_name), locale="en" if form.locale == "en" else "fr",
+        agreement=form.agreement)
 
 
 def register(session: Session, settings: Settings, form: SignupForm, *,
@@ -220,6 +228,8 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
     if state == "member":
         user = _make_member(session, settings, form, trade, password_hash=password_hash,
                             sponsor_user_id=invite.inviter_user_id, invite_id=invite.id)
+        if form.agreement:
+            user.privacy_consent_at = now or utcnow()
         send_confirmation(session, settings, user, now=now)
         return Outcome("member", user=user)
     token = secrets.token_urlsafe(24)
@@ -229,7 +239,8 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
         password_hash=password_hash or hash_password(form.password),
         display_name=form.display_name, trade=trade, business_name=form.business_name,
         postal_code=form.postal_code, relation=form.relation, locale=form.locale, state=state,
-        status_token_hash=token_hash(token), created_at=now or utcnow())
+        status_token_hash=token_hash(token), created_at=now or utcnow(),
+        privacy_consent_at=(now or utcnow()) if form.agreement else None)
     session.add(application)
     session.flush()
     if state == "waitlisted":
@@ -264,7 +275,7 @@ class ApplicationError(ValueError):
 def find_application(session: Session, ref: str) -> Application:
     ref = ref.strip().lstrip("@")
     row = None
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         row = session.get(Application, int(ref))
     if row is None:
         row = session.scalar(select(Application).where(
@@ -302,6 +313,7 @@ def approve(session: Session, settings: Settings, application: Application, *,
                         password_hash=application.password_hash,
                         sponsor_user_id=application.sponsor_user_id,
                         invite_id=application.invite_id)
+    user.privacy_consent_at = application.privacy_consent_at
     application.state = "approved"
     application.user_id = user.id
     application.decided_at = now or utcnow()

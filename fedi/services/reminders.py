@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction, utcnow
-from fedi.db_faults import Backoff, rest
+from fedi.db_faults import Backoff
 from fedi.services.events import send_reminders
+from fedi.services.periodic import run_periodically
 
 log = logging.getLogger("voisins.events")
 
@@ -33,16 +34,11 @@ class Reminders:
             return send_reminders(session, self.clock())
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await asyncio.to_thread(self.run_once)
-                self.backoff.succeeded()
-                if sent:
-                    log.info("%d event reminders sent", sent)
-            except Exception as exc:  # a database hiccup must not end the job
-                delay = self.backoff.failed(exc, "the event reminders")
-                if delay is not None:
-                    await rest(stop, min(delay, self.interval))
-                    continue
-                log.exception("event reminders failed")
-            await rest(stop, self.interval)
+        async def run_pass() -> int:
+            sent = await asyncio.to_thread(self.run_once)
+            if sent:
+                log.info("%d event reminders sent", sent)
+            return 0  # a pass reminds everyone due: wait the interval after every pass
+
+        await run_periodically(run_pass, stop, self.interval, log, "event reminders",
+                               backoff=self.backoff)

@@ -7,22 +7,26 @@ list (one line each, in any order; the app adds these routes after the API's).
 from __future__ import annotations
 
 from fedi.site import (
+    announcements,
     assets,
     auth,
     blog,
     calendar_feed,
     compose,
     conversations,
+    data,
     directory,
     events,
     front,
     invites,
+    legal,
     notifications,
     password,
     profile,
     profile_edit,
     settings,
     timeline,
+    two_factor,
 )
 from fedi.web.csrf import guard_routes
 
@@ -43,4 +47,8 @@ routes = guard_routes([
     *notifications.routes,
     *conversations.routes,
     *password.routes,
+    *two_factor.routes,
+    *announcements.routes,
+    *data.routes,
+    *legal.routes,
 ])

@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.db import transaction
-from fedi.i18n import translate
+from fedi.i18n import browser_language, translate
 from fedi.models import Actor, TradeCategory
+from fedi.services.accounts_profile import announce_new_member
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
 from fedi.services.passwords import PasswordsBusy, password_work_of
@@ -33,7 +34,6 @@ from fedi.services.territory import city_for
 from fedi.services.trades import label, list_trades
 from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
-from fedi.web.pages import pick_language
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import Hub, hub_of
 
@@ -50,7 +50,7 @@ def language(request: Request, form: dict[str, str] | None = None) -> str:
     wanted = (form or {}).get("lang") or request.query_params.get("lang")
     if wanted in ("fr", "en"):
         return wanted
-    return pick_language(request)
+    return browser_language(request.headers.get("accept-language"))
 
 
 # --- collections for linked hubs -----------------------------------------------------------
@@ -77,7 +77,7 @@ async def get_members(request: Request) -> Response:
     page: int | None = None
     raw = request.query_params.get("page")
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
             return not_found()
         page = int(raw)
     with hub.sessions() as session:
@@ -154,7 +154,7 @@ async def signup_submit(request: Request) -> Response:
     try:
         async with request.form(max_files=0, max_fields=20) as form:
             values = {k: v[:MAX_FIELD] if isinstance(v := form.get(k, ""), str) else ""
-                      for k in (*FIELDS, "lang")}
+                      for k in (*FIELDS, "lang", "agreement")}
     except (HTTPException, MultiPartException):  # too many fields, files, a broken body
         lang = language(request)
         return _page(request, "signup/invalid.html",
@@ -164,15 +164,20 @@ async def signup_submit(request: Request) -> Response:
                         password=values["password"], postal_code=values["postal_code"],
                         relation=values["relation"], trade=values["trade"],
                         display_name=values["display_name"],
-                        business_name=values["business_name"], locale=lang)
+                        business_name=values["business_name"], locale=lang,
+                        agreement=values["agreement"] == "on")
 
     def check() -> None:
         with hub.read_sessions() as session:
             check_form(session, hub.settings, normalise(signup))
 
     def run(password_hash: str) -> tuple[str, str | None, str | None]:
+        from fedi.app import publish_context  # the composition root builds it
+
         with transaction(hub.sessions) as session:
             outcome = register(session, hub.settings, signup, password_hash=password_hash)
+            if outcome.user is not None:
+                announce_new_member(session, publish_context(hub), outcome.user.actor_id)
             username = outcome.user and session.scalar(
                 select(Actor.username).where(Actor.id == outcome.user.actor_id))
             return outcome.state, outcome.status_token, username

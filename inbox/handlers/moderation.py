@@ -1,4 +1,5 @@
-"""Block, Undo(Block), Flag (a report for the admins), Update(Person)."""
+"""Block, Undo(Block), Flag (a report for the admins), Update(Person) (which also keeps the
+directory listing of a linked hub's member current: ``fedi.services.mesh``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, select
 from fedi.convert.ap_to_model import InvalidObject, update_actor
 from fedi.ids import new_id
 from fedi.models import Actor, Block, Follow, Report
+from fedi.services import mesh
 from fedi.vocab.parse import as_list, get_id
 from fedi.vocab.safety import http_url
 from inbox.dispatch import HandlerContext, handles, log
@@ -57,3 +59,7 @@ def handle_update_person(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         update_actor(ctx.actor, obj)
     except InvalidObject as exc:
         log.info("Update(Person) from %s refused: %s", ctx.actor.uri, exc)
+        return
+    if obj.get("type") == "Person":
+        # A member of a linked hub joined, changed or left: the directory follows at once.
+        mesh.apply_pushed_member(ctx.session, ctx.publish.settings, ctx.actor, obj)

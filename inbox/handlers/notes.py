@@ -12,6 +12,7 @@ from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services import mesh
 from fedi.services.media import record_remote_attachments, replace_remote_attachments
 from fedi.services.polls import (
     VoteError,
@@ -240,6 +241,7 @@ def delete_actor(ctx: HandlerContext) -> None:
     s = ctx.session
     actor = ctx.actor
     actor.deleted_at = utcnow()
+    mesh.drop_listing(s, actor)
     s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.followee_id == actor.id)))
     for status in s.scalars(select(Status).where(Status.actor_id == actor.id,
                                                  Status.deleted_at.is_(None))):

@@ -191,7 +191,7 @@ def test_other_surface(world: ApiWorld) -> None:
         assert ok(world.get(carol, path)) == [], path
     assert world.get(None, "/api/v1/instance/domain_blocks").status_code == 401
     privacy = ok(world.get(None, "/api/v1/instance/privacy_policy"))
-    assert "Ce hub" in privacy["content"] and privacy["updated_at"]
+    assert "RGPD" in privacy["content"] and privacy["updated_at"]
     assert ok(world.get(carol, "/api/v1/accounts", params={"id[]": [carol.id, "999"]})) == [
         ok(world.get(carol, f"/api/v1/accounts/{carol.id}"))]
 

@@ -72,4 +72,4 @@ def test_migrations_have_one_head() -> None:
     from fedi.migrate import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    assert heads == ["0005_merge"], heads
+    assert len(heads) == 1, heads

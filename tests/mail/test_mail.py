@@ -136,7 +136,7 @@ def test_invitation_then_signup_confirmation_in_the_recipients_language(
         done = browser.post(f"/invite/{code}?lang=en", data={
             "display_name": "Nina", "username": "nina", "email": nina,
             "password": "nina-password-1", "trade": "plombier", "business_name": "",
-            "postal_code": "75011", "relation": "lives", "lang": "en"})
+            "postal_code": "75011", "relation": "lives", "lang": "en", "agreement": "on"})
         assert done.status_code == 200, done.text[:500]
         confirm = wait_for(lambda: [m for m in inbox.to(nina) if "/email/confirm/" in
                                     body_of(m)], what="the confirmation mail")[0]
@@ -238,7 +238,7 @@ def test_applications_are_acknowledged_then_approved_or_refused_by_mail(
         done = httpx.post(f"{hub.base}/invite/{invite}?lang={lang}", data={
             "display_name": name, "username": name, "email": f"{name}@example.org",
             "password": "a-long-password", "trade": trade, "business_name": "",
-            "postal_code": "75011", "relation": "lives", "lang": lang})
+            "postal_code": "75011", "relation": "lives", "lang": lang, "agreement": "on"})
         assert done.status_code == 200, done.text[:300]
     received = wait_for(lambda: inbox.to("nina@example.org"), what="the acknowledgement")[0]
     assert received["Subject"] == "Your application to mail has been received"

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from fedi.app import create_app
 from fedi.config import Settings, load_settings, render_config
-from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.db import make_engine, make_sessionmaker, transaction, utcnow
 from fedi.ids import new_id
 from fedi.migrate import upgrade
 from fedi.models import Actor, DirectoryListing, Neighbour
@@ -109,3 +112,82 @@ def test_directory_page__members_only(db) -> None:  # type: ignore[no-untyped-de
         assert page.status_code == 200
         assert page.text.index("Zoé Plomberie") < page.text.index("bruno@douze.test")
         assert "ursule" not in page.text and "hubs voisins" in page.text
+
+
+def _person(uri: str, **extra: object) -> dict[str, object]:
+    return {"id": uri, "type": "Person", "preferredUsername": uri.rsplit("/", 1)[1],
+            "discoverable": True, "inbox": f"{uri}/inbox",
+            "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": "-"},
+            **extra}
+
+
+def test_pushed_person__listed_only_from_a_linked_hub_about_its_own_member(db) -> None:  # type: ignore[no-untyped-def]
+    """What an ``Update(Person)`` does to the directory (fedi.services.mesh): the member of a
+    linked hub is listed, hidden, suspended, listed again; a member of a hub that is not
+    linked (or no longer) is never listed, nor is a Person that is not the sender."""
+    from fedi.services.mesh import apply_pushed_member
+
+    settings, sessions = db
+
+    def push(username: str, doc: dict[str, object]) -> bool | None:
+        with transaction(sessions) as s:
+            sender = s.scalar(select(Actor).where(Actor.username == username))
+            return apply_pushed_member(s, settings, sender, doc)
+
+    def listed() -> set[str]:
+        with sessions() as s:
+            return set(s.scalars(select(Actor.username).join(
+                DirectoryListing, DirectoryListing.actor_id == Actor.id)))
+
+    hidden = "https://douze.test/users/hidden"
+    assert push("hidden", _person(hidden)) is True and "hidden" in listed()
+    assert push("hidden", _person(hidden, discoverable=False)) is False
+    assert "hidden" not in listed()
+    assert push("hidden", _person(hidden, suspended=True)) is False
+    assert push("hidden", _person(hidden)) is True and "hidden" in listed()
+    # Someone else's Person, or a key another host holds: not the sender's word to give.
+    assert push("bruno", _person(hidden, discoverable=False)) is None
+    other_key = _person(hidden, discoverable=True)
+    other_key["publicKey"] = {"id": "https://un.test/keys/1", "owner": hidden}
+    assert push("hidden", other_key) is False
+    # A hub that is not linked lists no one (un.test's ursule was listed by hand above).
+    with transaction(sessions) as s:
+        s.execute(sa_delete(DirectoryListing).where(DirectoryListing.domain == "un.test"))
+    assert push("ursule", _person("https://un.test/users/ursule")) is None
+    assert "ursule" not in listed()
+    # Once the link ended, pushes list no one either.
+    with transaction(sessions) as s:
+        s.scalar(select(Neighbour).where(Neighbour.domain == "douze.test")).state = "refused"
+    assert push("anna", _person("https://douze.test/users/anna", discoverable=False)) is None
+    assert "anna" in listed()  # untouched: the unlink itself drops the listings
+    with sessions() as s:
+        assert names(search(s, frozenset(), DirectoryQuery())) == ["adele", "yves", "zoe"]
+
+
+def test_directory__never_lists_a_suspended_neighbour(db) -> None:  # type: ignore[no-untyped-def]
+    _settings, sessions = db
+    with transaction(sessions) as s:
+        s.scalar(select(Actor).where(Actor.username == "anna")).suspended_at = utcnow()
+    with sessions() as s:
+        assert names(search(s, LINKED, DirectoryQuery(trade="plombier"))) == ["zoe", "bruno"]
+
+
+def test_sync__keeps_a_member_pushed_while_the_collection_was_read(db) -> None:  # type: ignore[no-untyped-def]
+    """A sync drops the members its ``/members`` no longer names, but not one listed by a
+    push after the read began (the collection it read is older than that listing)."""
+    from fedi.services.mesh import apply_members
+
+    _settings, sessions = db
+    bruno = _person("https://douze.test/users/bruno", trade="plombier")
+    with transaction(sessions) as s:
+        read_at = utcnow()
+        anna = s.get(DirectoryListing, s.scalar(select(Actor.id).where(Actor.username == "anna")))
+        anna.listed_at = read_at + timedelta(seconds=1)  # pushed while the pages came in
+        assert apply_members(s, "douze.test", [bruno], read_at) == 1
+    with sessions() as s:
+        assert names(search(s, LINKED, DirectoryQuery(trade="plombier"))) == ["zoe", "anna",
+                                                                            "bruno"]
+    with transaction(sessions) as s:
+        apply_members(s, "douze.test", [bruno], utcnow() + timedelta(seconds=5))
+    with sessions() as s:
+        assert names(search(s, LINKED, DirectoryQuery(trade="plombier"))) == ["zoe", "bruno"]

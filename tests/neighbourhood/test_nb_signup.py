@@ -184,7 +184,7 @@ def test_signup_page__french_first_english_too_and_errors_create_nothing(world: 
         before = world.counts()
         form = {"display_name": "Nina", "username": "nina", "email": "nina@example.org",
                 "password": "a-long-password", "trade": "plombier", "business_name": "",
-                "postal_code": "75020", "relation": "lives"}
+                "postal_code": "75020", "relation": "lives", "agreement": "on"}
         outside = client.post(f"/invite/{code}", data=form)
         assert outside.status_code == 422 and "hors du territoire" in outside.text
         assert 'value="nina@example.org"' in outside.text and "a-long-password" not in outside.text
@@ -365,3 +365,64 @@ def test_cli__invites_applications_trades_settings(world: World, tmp_path: Path)
     assert "one member per trade: on" in listing.stdout and "torrefacteur\tTorréfacteur·rice" in listing.stdout
     assert run("trades", "remove", "torrefacteur").returncode == 0
     assert "torrefacteur" not in run("trades", "list").stdout
+
+
+def _consent_of(world: World, username: str) -> Any:
+    with world.sessions() as s:
+        return s.scalar(select(User.privacy_consent_at).join(Actor, Actor.id == User.actor_id)
+                        .where(Actor.username == username, Actor.local))
+
+
+def test_signup_page__consent_is_required_and_recorded(world: World) -> None:
+    sophie = world.member("sophie")
+    code = world.invite(sophie)
+    form = {"display_name": "Nina", "username": "nina", "email": "nina@example.org",
+            "password": "a-long-password", "trade": "plombier", "business_name": "",
+            "postal_code": "75011", "relation": "lives"}
+    with TestClient(create_app(world.settings)) as client:
+        page = client.get(f"/invite/{code}")
+        assert 'name="agreement"' in page.text and 'href="/privacy-policy?lang=fr"' in page.text
+        before = world.counts()
+        refused = client.post(f"/invite/{code}", data=form)
+        assert refused.status_code == 422
+        assert "Il faut accepter les règles et la politique" in refused.text
+        english = client.post(f"/invite/{code}", data={**form, "lang": "en"})
+        assert english.status_code == 422 and "You must accept the hub" in english.text
+        assert world.counts() == before
+        done = client.post(f"/invite/{code}", data={**form, "agreement": "on"})
+        assert done.status_code == 200, done.text[:500]
+    assert _consent_of(world, "nina") is not None
+
+
+def test_api_register__agreement_is_required_and_recorded(world: World) -> None:
+    sophie = world.member("sophie")
+    code = world.invite(sophie)
+    auth = {"Authorization": f"Bearer {_app_token(world)}"}
+    body = {"username": "nina", "email": "nina@example.org", "password": "a-long-password",
+            "locale": "en", "postal_code": "75011", "trade": "plombier", "relation": "both",
+            "invite_code": code}
+    with TestClient(create_app(world.settings)) as client:
+        before = world.counts()
+        for refused_body in (body, {**body, "agreement": False}):
+            refused = client.post("/api/v1/accounts", json=refused_body, headers=auth)
+            assert refused.status_code == 422, refused.text
+            assert "privacy policy" in refused.json()["error"]
+            assert refused.json()["details"]["agreement"][0]["error"] == "ERR_ACCEPTED"
+        french = client.post("/api/v1/accounts", json={**body, "locale": "fr"}, headers=auth)
+        assert "politique de confidentialité" in french.json()["error"]
+        assert world.counts() == before
+        done = client.post("/api/v1/accounts", json={**body, "agreement": True}, headers=auth)
+        assert done.status_code == 200, done.text
+    assert _consent_of(world, "nina") is not None
+
+
+def test_application__consent_reaches_the_approved_member(world: World) -> None:
+    sophie = world.member("sophie")
+    world.setting("registration_mode", "approval")
+    outcome = world.signup(invite_code=world.invite(sophie), agreement=True)
+    assert outcome.state == "pending" and outcome.application is not None
+    with transaction(world.sessions) as s:
+        application = s.get(Application, outcome.application.id)
+        assert application.privacy_consent_at is not None
+        registration.approve(s, world.settings, application)
+    assert _consent_of(world, "nina") is not None
