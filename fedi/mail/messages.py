@@ -20,6 +20,7 @@ SUBJECTS = {
     "application_refused": N_("Your application to %(hub)s"),
     "confirm": N_("Confirm your email address on %(hub)s"),
     "reset": N_("Reset your password on %(hub)s"),
+    "warning": N_("A message from the moderators of %(hub)s"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 
