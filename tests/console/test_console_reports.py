@@ -18,7 +18,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from console_world import console_post, logged_in
 from mastodon import Mastodon
 from site_browser import assert_accessible, log_in, screenshot
@@ -43,15 +42,15 @@ def client_for(hub: HubProcess, username: str) -> Mastodon:
     return api
 
 
-def link_running(a: HubProcess, b: HubProcess) -> None:
-    """Link two running hubs (their workers send the Follows at once) and wait for it."""
+def link_running(a: HubProcess, a_member: Mastodon, b: HubProcess, b_member: Mastodon) -> None:
+    """Link two running hubs (their workers send the Follows at once) and wait until each
+    serving process counts the other as linked."""
     a.cli("neighbours", "add", b.domain)
     b.cli("neighbours", "add", a.domain)
 
     def linked() -> bool:
-        peers_a = httpx.get(f"{a.base}/api/v1/instance/peers", timeout=5).json()
-        peers_b = httpx.get(f"{b.base}/api/v1/instance/peers", timeout=5).json()
-        return b.domain in peers_a and a.domain in peers_b
+        return (b.domain in a_member.instance_peers()
+                and a.domain in b_member.instance_peers())
 
     wait_for(linked, timeout=120, what="the two hubs to be linked")
 
@@ -66,13 +65,12 @@ def test_forwarded_flag_reaches_the_other_hub_whose_moderator_removes_the_post(
     douze.add_user("bob")
     douze.start()
     onze.start()
-    link_running(onze, douze)
-
     bob = client_for(douze, "bob")
+    alice = client_for(onze, "alice")
+    link_running(onze, alice, douze, bob)
     posted = bob.status_post("Vends faux billets de concert, payez d'avance",
                              visibility="public")
     bob_uri = posted["uri"]
-    alice = client_for(onze, "alice")
 
     def seen_on_onze() -> Any:
         return next((s for s in alice.timeline_public() if s["uri"] == bob_uri), None)
