@@ -13,8 +13,9 @@ import pytest
 from apiworld import LINKED, ApiWorld, Member, ok
 from sqlalchemy import func, select
 
-from fedi.models import Actor, Report
+from fedi.models import Actor, Report, Status
 from fedi.services.accounts import ensure_instance_actor
+from inbox.dispatch import HandlerContext, dispatch
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +133,40 @@ def test_a_report_is_stored_answered_as_mastodon_does_and_reaches_the_console(
     assert world.client.get("/console/reports").status_code == 403
     assert world.client.get(f"/console/reports/{entity['id']}").status_code == 403
     world.client.cookies.clear()
+
+
+def receive(world: ApiWorld, sender_id: int, doc: dict[str, Any]) -> None:
+    with world.session() as s:
+        dispatch(HandlerContext(s, world.ctx(), s.get(Actor, sender_id)), doc)
+
+
+def test_flags_of_other_servers_are_kept_only_when_they_name_a_member_here(
+        world: ApiWorld, scene: dict[str, Any]) -> None:
+    """Mastodon's shape (object list: the account, then posts) and GoToSocial's (a bare
+    account URI); objects that are not ours are dropped; a Flag naming nothing of ours, or
+    the same Flag again, stores nothing."""
+    hub_actor = world.remote("actor", LINKED)  # the sending hub's instance actor
+    bob, carol = scene["bob"], scene["carol"]
+    with world.session() as s:
+        bob_uri = s.get(Actor, bob.actor_id).uri
+        carol_uri = s.get(Actor, carol.actor_id).uri
+        post_uri = s.get(Status, scene["bob_post"]).uri
+        carol_post_uri = s.get(Status, scene["carol_post"]).uri
+    before = reports_count(world)
+    base = f"https://{LINKED}/flags"
+    receive(world, hub_actor, {"id": f"{base}/1", "type": "Flag", "actor": "x",
+                               "content": "Spam répété",
+                               "object": [bob_uri, post_uri, carol_post_uri,
+                                          f"https://{LINKED}/users/remy/statuses/1"]})
+    receive(world, hub_actor, {"id": f"{base}/2", "type": "Flag", "object": carol_uri})
+    receive(world, hub_actor, {"id": f"{base}/3", "type": "Flag",
+                               "object": [f"https://{LINKED}/users/remy"]})
+    receive(world, hub_actor, {"id": f"{base}/1", "type": "Flag", "object": [bob_uri]})
+    assert reports_count(world) == before + 2
+    with world.session() as s:
+        first = s.scalar(select(Report).where(Report.uri == f"{base}/1"))
+        assert first.target_actor_id == bob.actor_id and first.status_uris == [post_uri]
+        assert first.origin_domain == LINKED and first.comment == "Spam répété"
+        second = s.scalar(select(Report).where(Report.uri == f"{base}/2"))
+        assert second.target_actor_id == carol.actor_id and second.status_uris == []
+        assert second.comment == ""
