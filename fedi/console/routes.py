@@ -4,7 +4,7 @@ walks this list: a route without both fails it."""
 
 from __future__ import annotations
 
-from fedi.console import applications, audit_log, dashboard, hub_admin, members
+from fedi.console import announcements, applications, audit_log, dashboard, hub_admin, members
 from fedi.console import reports as report_pages
 from fedi.web.csrf import guard_routes
 
@@ -14,5 +14,6 @@ routes = guard_routes([
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,
+    *announcements.routes,
     *report_pages.routes,
 ])
