@@ -20,7 +20,7 @@ from typing import Any
 
 from console_world import console_post, logged_in
 from mastodon import Mastodon
-from site_browser import assert_accessible, log_in, screenshot
+from site_browser import assert_accessible, log_in, screenshot, screenshot_phone
 from sqlalchemy import select
 from support.hubs import HubProcess, wait_for
 from support.world import query
@@ -114,11 +114,13 @@ def test_forwarded_flag_reaches_the_other_hub_whose_moderator_removes_the_post(
     main = page.locator("main").inner_text()
     assert "@bob" in main and f"le hub {onze.domain}" in main
     screenshot(page, "console-reports")
+    screenshot_phone(page, "console-reports-phone")
     assert_accessible(page, "console reports")
     page.click(f"a[href='/console/reports/{douze_report}']")
     page.wait_for_url(f"**/console/reports/{douze_report}")
     assert "faux billets" in page.locator("main").inner_text()
     screenshot(page, "console-report")
+    screenshot_phone(page, "console-report-phone")
     assert_accessible(page, "console report")
     page.click("button:has-text('Retirer ce message')")
     page.wait_for_url(f"**/console/reports/{douze_report}?done=removed")
