@@ -637,6 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("role", choices=ROLES)
     p.set_defaults(func=cmd_users_manage)
 
+    from fedi.cli_reports import add_reports_parser
+
+    add_reports_parser(sub)
+
     nb = sub.add_parser("neighbours", help="linked hubs").add_subparsers(dest="action", required=True)
     for action, text in (("add", "link with a hub (or approve its request)"),
                          ("approve", "approve a hub's waiting link request"),

@@ -28,6 +28,8 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
         targets |= addressed(obj)
         targets.add(get_id(obj.get("inReplyTo")) or "")
     targets.add(get_id(obj) or "")
+    if isinstance(obj, list):  # a Flag names an account here and its posts
+        targets.update(get_id(o) or "" for o in obj[:60])
     if isinstance(obj, dict):
         targets.add(get_id(obj.get("object")) or "")
     if any(t.startswith(local_prefix) for t in targets):

@@ -13,6 +13,7 @@ from fedi.console import (
     legal,
     members,
 )
+from fedi.console import reports as report_pages
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
@@ -23,4 +24,5 @@ routes = guard_routes([
     *hub_admin.routes,
     *announcements.routes,
     *legal.routes,
+    *report_pages.routes,
 ])
