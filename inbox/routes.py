@@ -39,6 +39,8 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
                                  .where(Actor.uri == signer.actor_uri)).first()
         if sender is None:
             return False
+        if doc.get("type") == "Delete" and get_id(obj) == signer.actor_uri:
+            return True  # an account we hold a copy of is gone (fedi.services.erasure)
         # Someone here follows the sender: addressed here, however it is addressed (several
         # servers address a public post to as:Public alone, without their followers).
         if session.scalar(select(exists().where(

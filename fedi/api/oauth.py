@@ -197,7 +197,9 @@ async def authorize_post(request: Request) -> Response:
                 return error_page(request, lang, "invalid_form")
             user_id: int | None = member.user.id
         else:
-            user_id = await verify_login(hub, login, password, client_address(request.scope))
+            user_id = await verify_login(hub, login, password, client_address(request.scope),
+                                         user_agent=request.headers.get("user-agent", ""),
+                                         kind="app")
     except LoginLimited:
         return consent_page(request, hub, req, lang, error="rate_limited", status=429,
                             login=login)

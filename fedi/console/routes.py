@@ -4,12 +4,13 @@ walks this list: a route without both fails it."""
 
 from __future__ import annotations
 
-from fedi.console import applications, audit_log, dashboard, hub_admin, members
+from fedi.console import applications, audit_log, dashboard, hub_admin, member_delete, members
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
     *dashboard.routes,
     *members.routes,
+    *member_delete.routes,
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,

@@ -11,7 +11,8 @@ from fedi.convert.ap_to_model import sanitize_html
 from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.models import Actor, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.erasure import erase_remote_actor
 from fedi.services.media import record_remote_attachments, replace_remote_attachments
 from fedi.services.polls import (
     VoteError,
@@ -215,7 +216,7 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     notify_boosters_of_edit(ctx.session, status)
 
 
-@handles("Delete", None, "Tombstone", *NOTE_TYPES)
+@handles("Delete", None, "Tombstone", "Person", *NOTE_TYPES)
 def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     uri = get_id(doc.get("object"))
     s = ctx.session
@@ -236,12 +237,6 @@ def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
 
 
 def delete_actor(ctx: HandlerContext) -> None:
-    """Delete(Person) signed by that person: their follows go, their statuses die."""
-    s = ctx.session
-    actor = ctx.actor
-    actor.deleted_at = utcnow()
-    s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.followee_id == actor.id)))
-    for status in s.scalars(select(Status).where(Status.actor_id == actor.id,
-                                                 Status.deleted_at.is_(None))):
-        status.deleted_at = utcnow()
-        s.execute(delete(TimelineEntry).where(TimelineEntry.status_id == status.id))
+    """Delete(Person) signed by that person (their hub deleted the account): their profile,
+    posts, follows and directory listing are erased here (fedi.services.erasure)."""
+    erase_remote_actor(ctx.session, ctx.actor)
