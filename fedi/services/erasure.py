@@ -175,8 +175,10 @@ def erase_account(session: Session, row: AccountDeletion, *, now: datetime) -> N
     session.execute(delete(ConversationState).where(ConversationState.owner_id == actor.id))
     session.execute(delete(AccountList).where(AccountList.owner_id == actor.id))
     session.execute(delete(CalendarToken).where(CalendarToken.actor_id == actor.id))
-    session.execute(delete(OutboxActivity).where(OutboxActivity.actor_id == actor.id,
-                                                 OutboxActivity.object_uri != actor.uri))
+    # What was sent (posts' payloads) goes; the account's Delete stays until delivered.
+    session.execute(delete(OutboxActivity).where(
+        OutboxActivity.actor_id == actor.id,
+        or_(OutboxActivity.object_uri.is_(None), OutboxActivity.object_uri != actor.uri)))
     user.email = f"deleted-{uid}@invalid"
     user.password_hash = "!"
     user.disabled = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -220,6 +221,8 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
 def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     uri = get_id(doc.get("object"))
     s = ctx.session
+    if uri is not None and uri != ctx.actor.uri and _deleted_by_its_hub(ctx, uri):
+        return
     if uri is None or host_of(uri) != ctx.actor.domain or not may_claim(ctx.actor.uri, uri):
         return  # not the sender's object: no tombstone that would swallow the real Create
     if uri == ctx.actor.uri:
@@ -234,6 +237,21 @@ def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     if s.get(Tombstone, uri) is None:
         # Kept even when the Create has not arrived yet: a late Create is then ignored.
         s.add(Tombstone(uri=uri, actor_uri=ctx.actor.uri))
+
+
+def _deleted_by_its_hub(ctx: HandlerContext, uri: str) -> bool:
+    """A linked hub's instance actor deleting one of its members (signed by the hub rather
+    than by the member): erase that member here, as for their own Delete."""
+    s = ctx.session
+    if (ctx.actor.type not in ("Application", "Service") or urlsplit(ctx.actor.uri).path
+            != "/actor" or ctx.actor.domain not in ctx.publish.linked_domains()):
+        return False
+    member = s.scalar(select(Actor).where(Actor.uri == uri, Actor.domain == ctx.actor.domain,
+                                          Actor.local.is_(False), Actor.type == "Person"))
+    if member is None:
+        return False
+    erase_remote_actor(s, member)
+    return True
 
 
 def delete_actor(ctx: HandlerContext) -> None:
