@@ -156,9 +156,7 @@ def start_privacy_job(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
     from fedi.api.media import media_of
     from fedi.services.privacy_job import PrivacyJob
 
-    options = hub.settings.extra.get("privacy", {})
-    interval = float(options.get("interval", 300)) if isinstance(options, dict) else 300.0
-    job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete, interval=interval)
+    job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete)
     hub.extras["privacy_job"] = job
     stop = asyncio.Event()
     return asyncio.create_task(job.run_forever(stop), name="privacy-job"), stop
