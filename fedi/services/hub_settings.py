@@ -46,7 +46,7 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 
 
 def _days(value: Any) -> int:
-    text = str(value).strip()
+    text = str(value).strip() or "0"  # an emptied field: the default, at once
     if not text.isdigit() or len(text) > 3 or int(text) > 365:
         raise SettingError(f"expected a number of days from 0 to 365, got {value!r}")
     return int(text)
