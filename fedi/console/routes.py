@@ -4,7 +4,15 @@ walks this list: a route without both fails it."""
 
 from __future__ import annotations
 
-from fedi.console import applications, audit_log, dashboard, hub_admin, member_delete, members
+from fedi.console import (
+    announcements,
+    applications,
+    audit_log,
+    dashboard,
+    hub_admin,
+    member_delete,
+    members,
+)
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
@@ -14,4 +22,5 @@ routes = guard_routes([
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,
+    *announcements.routes,
 ])

@@ -62,3 +62,6 @@ __all__ += ["AccountList", "AccountListEntry"]
 from fedi.models.privacy import AccountDeletion, LoginRecord
 
 __all__ += ["AccountDeletion", "LoginRecord"]
+from fedi.models.announcement import Announcement, AnnouncementDismissal
+
+__all__ += ["Announcement", "AnnouncementDismissal"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction, utcnow
 from fedi.services.erasure import erase_due, purge_media
+from fedi.services.periodic import run_periodically
 from fedi.services.retention import prune_logins
 
 log = logging.getLogger("voisins.privacy")
@@ -46,15 +47,11 @@ class PrivacyJob:
         return PassResult(erased, media, logins)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await asyncio.to_thread(self.run_once)
-                if done.erased or done.media:
-                    log.info("privacy job: %d accounts erased, %d media files deleted",
-                             done.erased, done.media)
-            except Exception:  # a database hiccup must not end the job
-                log.exception("privacy job failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        async def run_pass() -> int:
+            done = await asyncio.to_thread(self.run_once)
+            if done.erased or done.media:
+                log.info("privacy job: %d accounts erased, %d media files deleted",
+                         done.erased, done.media)
+            return done.erased + done.media
+
+        await run_periodically(run_pass, stop, self.interval, log, "privacy job")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fedi.site import (
     account_delete,
+    announcements,
     assets,
     auth,
     blog,
@@ -24,6 +25,7 @@ from fedi.site import (
     profile_edit,
     settings,
     timeline,
+    two_factor,
 )
 from fedi.web.csrf import guard_routes
 
@@ -45,4 +47,6 @@ routes = guard_routes([
     *notifications.routes,
     *conversations.routes,
     *password.routes,
+    *two_factor.routes,
+    *announcements.routes,
 ])
