@@ -12,7 +12,7 @@ from starlette.routing import Route
 from fedi.models import Actor, Follow
 from fedi.services.accounts import find_local_actor
 from fedi.verification import RequestRejected, VerifiedRequest, read_json_body
-from fedi.vocab.parse import addressed, get_id
+from fedi.vocab.parse import addressed, get_id, host_of
 from fedi.web.signed import rejected, verify
 from fedi.web.state import Hub, hub_of
 from inbox.policy import check_activity
@@ -41,6 +41,11 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
                                  .where(Actor.uri == signer.actor_uri)).first()
         if sender is None:
             return False
+        target = get_id(obj) if doc.get("type") == "Delete" else None
+        if target == signer.actor_uri or (target and host_of(target) == signer.domain and (
+                session.scalar(select(Actor.id).where(Actor.uri == target,
+                                                      Actor.local.is_(False))))):
+            return True  # an account we hold a copy of is gone (fedi.services.erasure)
         # Someone here follows the sender: addressed here, however it is addressed (several
         # servers address a public post to as:Public alone, without their followers).
         if session.scalar(select(exists().where(

@@ -11,6 +11,7 @@ from fedi.console import (
     dashboard,
     hub_admin,
     legal,
+    member_delete,
     members,
 )
 from fedi.console import reports as report_pages
@@ -19,6 +20,7 @@ from fedi.web.csrf import guard_routes
 routes = guard_routes([
     *dashboard.routes,
     *members.routes,
+    *member_delete.routes,
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,

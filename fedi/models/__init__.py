@@ -59,6 +59,9 @@ __all__ += ["MailToken", "OutgoingMail"]
 from fedi.models.lists import AccountList, AccountListEntry
 
 __all__ += ["AccountList", "AccountListEntry"]
+from fedi.models.privacy import AccountDeletion, LoginRecord
+
+__all__ += ["AccountDeletion", "LoginRecord"]
 from fedi.models.announcement import Announcement, AnnouncementDismissal
 
 __all__ += ["Announcement", "AnnouncementDismissal"]

@@ -7,6 +7,7 @@ list (one line each, in any order; the app adds these routes after the API's).
 from __future__ import annotations
 
 from fedi.site import (
+    account_delete,
     announcements,
     assets,
     auth,
@@ -34,6 +35,7 @@ routes = guard_routes([
     *assets.routes,
     *auth.routes,
     *settings.routes,
+    *account_delete.routes,
     *front.routes,
     *blog.routes,  # before timeline's /@{acct}/{id}
     *events.routes,
