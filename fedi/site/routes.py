@@ -17,6 +17,7 @@ from fedi.site import (
     events,
     front,
     invites,
+    migration,
     notifications,
     password,
     profile,
@@ -43,4 +44,5 @@ routes = guard_routes([
     *notifications.routes,
     *conversations.routes,
     *password.routes,
+    *migration.routes,
 ])
