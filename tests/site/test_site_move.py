@@ -180,6 +180,7 @@ def test_member_moves_and_followers_follow(
     local_seen = dave.account_lookup("alice")
     assert local_seen["moved"]["acct"] == f"alice@{b.domain}"
     assert carol.account_lookup(f"alice@{b.domain}").get("moved") is None
+    assert "Ce compte a déménagé vers" in site(a, "dave").get("/@alice").text
     # …and its actor document says so, with the new one listing it back.
     assert actor_of(c, old_uri).moved_to_uri == new_uri
     assert actor_of(c, new_uri).also_known_as == [old_uri]
