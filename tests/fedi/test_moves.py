@@ -125,3 +125,21 @@ def test_the_new_hub_approves_the_named_followers(hub: HubProcess) -> None:
         accepts = [row.payload for row in session.scalars(
             select(OutboxActivity).where(OutboxActivity.type == "Accept"))]
         assert [a["to"] for a in accepts] == [[fan.uri]]
+
+
+def test_a_follow_after_the_move_is_approved_at_once(hub: HubProcess) -> None:
+    import inbox.handlers  # noqa: F401  (fills the dispatch table)
+    from inbox.dispatch import HandlerContext, dispatch
+
+    with hub_session(hub) as (session, ctx):
+        neo = local(session, "neo")
+        old = remote(session, LINKED, "old")
+        neo.also_known_as = [old.uri]
+        fan, stranger = remote(session, LINKED, "fan"), remote(session, LINKED, "stranger")
+        receive_move(session, ctx, old, move(old, neo.uri, movedFollowers=[fan.uri]))
+        for follower in (fan, stranger):
+            dispatch(HandlerContext(session, ctx, follower), {
+                "id": f"{follower.uri}/follows/2", "type": "Follow", "actor": follower.uri,
+                "object": neo.uri})
+        assert follows(session, fan, neo) == "accepted"
+        assert follows(session, stranger, neo) == "requested"  # waits for neo, as ever
