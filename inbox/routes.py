@@ -15,6 +15,7 @@ from fedi.verification import RequestRejected, VerifiedRequest, read_json_body
 from fedi.vocab.parse import addressed, get_id, host_of
 from fedi.web.signed import rejected, verify
 from fedi.web.state import Hub, hub_of
+from inbox.move_targets import refresh_move_target
 from inbox.policy import check_activity
 from inbox.queue import store_activity
 
@@ -79,6 +80,7 @@ async def receive(request: Request) -> Response:
     if not _is_addressed_here(hub, doc, signer):
         return JSONResponse({"error": "the activity is not addressed to anyone here"},
                             status_code=422)
+    await refresh_move_target(hub.resolver, hub.peers.is_allowed, hub.settings.domain, doc)
     writer = hub.extras.get("inbox_writer")
     if writer is not None:
         await writer.store(activity_id, doc, signer.actor_uri, signer.key_id, recipient_id)

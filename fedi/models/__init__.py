@@ -68,3 +68,6 @@ __all__ += ["Announcement", "AnnouncementDismissal"]
 from fedi.models.export import DataExport
 
 __all__ += ["DataExport"]
+from fedi.models.move import MovedFollower
+
+__all__ += ["MovedFollower"]

@@ -21,6 +21,7 @@ from fedi.site import (
     front,
     invites,
     legal,
+    migration,
     notifications,
     password,
     profile,
@@ -53,4 +54,5 @@ routes = guard_routes([
     *announcements.routes,
     *data.routes,
     *legal.routes,
+    *migration.routes,
 ])
