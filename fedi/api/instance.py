@@ -13,6 +13,7 @@ from fedi.api.entities import Renderer
 from fedi.api.features import provided
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
 from fedi.models import Actor, Status, User
+from fedi.services.domains import blocked_domains, digest
 from fedi.services.polls import poll_limits
 
 RULES = [
@@ -181,9 +182,11 @@ async def privacy_policy(call: Call) -> Any:
 
 
 async def domain_blocks(call: Call) -> Any:
-    """Servers this hub refuses: none are listed (a hub federates only with the servers its
-    operator allows)."""
-    return []
+    """Domains the admins blocked (console, ``voisins domains block``), for members only
+    (the route needs a token: Mastodon's ``show_domain_blocks = users``). A block here is
+    total, so every one is a ``suspend``; the admins' reasons are not shown."""
+    return [{"domain": row.domain, "digest": digest(row.domain), "severity": "suspend"}
+            for row in blocked_domains(call.session)]
 
 
 async def translation_languages(call: Call) -> Any:

@@ -5,6 +5,8 @@ walks this list: a route without both fails it."""
 from __future__ import annotations
 
 from fedi.console import applications, audit_log, dashboard, hub_admin, members
+from fedi.console.deliveries import routes as delivery_routes
+from fedi.console.domains import routes as domain_routes
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
@@ -13,4 +15,6 @@ routes = guard_routes([
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,
+    *domain_routes,
+    *delivery_routes,
 ])

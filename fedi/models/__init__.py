@@ -59,3 +59,6 @@ __all__ += ["MailToken", "OutgoingMail"]
 from fedi.models.lists import AccountList, AccountListEntry
 
 __all__ += ["AccountList", "AccountListEntry"]
+from fedi.models.domain_policy import DomainPolicy
+
+__all__ += ["DomainPolicy"]
