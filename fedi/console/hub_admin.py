@@ -16,7 +16,7 @@ from fedi.i18n import N_, translate
 from fedi.models import Neighbour
 from fedi.services import audit, neighbours, trades
 from fedi.services.domains import other_servers
-from fedi.services.hub_health import link_health
+from fedi.services.hub_health import domain_health, link_health
 from fedi.services.hub_settings import SPECS, SettingError, all_settings, set_setting
 from fedi.site.page import publish_ctx, read_form
 from fedi.web.state import hub_of
@@ -84,10 +84,13 @@ def _neighbours_page(request: Request, error: str | None = None, status: int = 2
         health = {h.domain: h for h in link_health(session)}
         rows = list(session.scalars(select(Neighbour).order_by(Neighbour.domain)))
         others = other_servers(session, hub_of(request).settings)
+        listed = {row.domain for row in rows}
+        configured = [domain_health(session, d, "linked") for d in
+                      hub_of(request).settings.neighbours if d not in listed]
     return page(request, "console/neighbours.html", {
         "nav": "neighbours", "rows": rows, "health": health, "ended": neighbours.ENDED,
         "error": error, "domain": domain, "notice": _notice(request, lang),
-        "others": others, "other": other or {}}, status=status)
+        "others": others, "other": other or {}, "configured": configured}, status=status)
 
 
 @require_role(*ADMIN)
