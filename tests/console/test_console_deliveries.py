@@ -10,11 +10,14 @@ follows. The same verbs from ``voisins deliveries`` and ``voisins domains``, in 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from console_world import console_post, logged_in, password_token, register_app
+from site_browser import assert_accessible, log_in, screenshot
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,12 +36,11 @@ from fedi.models import AuditEntry, Delivery, Follow, OutboxActivity
 from fedi.services.posting import Draft, create_status
 
 
-@pytest.fixture
-def world(tmp_path: Path, db_backend: str,
-          request: pytest.FixtureRequest
-          ) -> Iterator[tuple[HubProcess, HostileRemote, dict[str, int]]]:
-    """A hub listing a hostile remote as its neighbour; the remote's shared inbox answers
-    with ``answer["status"]`` (403 to begin with)."""
+@contextmanager
+def remote_world(workdir: Path, database_url: str | None = None
+                 ) -> Iterator[tuple[HubProcess, HostileRemote, dict[str, int]]]:
+    """A hub listing a hostile remote as its neighbour, with alice, claire (admin) and manon
+    (moderator); the remote's shared inbox answers with ``answer["status"]`` (403 first)."""
     answer: dict[str, int] = {"status": 403}
 
     async def shared_inbox(_request: Request) -> Response:
@@ -46,8 +48,7 @@ def world(tmp_path: Path, db_backend: str,
 
     with HostileRemote() as remote:
         remote.route("/inbox", shared_inbox)
-        url = pg_database_url(request, "dead") if db_backend == "postgresql" else None
-        hub = start_hub(tmp_path / "hub", "dead", database_url=url, users=("alice",),
+        hub = start_hub(workdir, "dead", database_url=database_url, users=("alice",),
                         allow=[remote.domain])
         try:
             hub.add_user("claire", role="admin")
@@ -55,6 +56,14 @@ def world(tmp_path: Path, db_backend: str,
             yield hub, remote, answer
         finally:
             hub.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path, db_backend: str, request: pytest.FixtureRequest
+          ) -> Iterator[tuple[HubProcess, HostileRemote, dict[str, int]]]:
+    url = pg_database_url(request, "dead") if db_backend == "postgresql" else None
+    with remote_world(tmp_path / "hub", url) as made:
+        yield made
 
 
 def post(hub: HubProcess, text: str) -> str:
@@ -230,3 +239,40 @@ def test_a_blocked_domain_can_send_fetch_and_receive_nothing(
     hub.cli("domains", "remove", remote.domain)
     assert hub.cli("domains", "remove", remote.domain, check=False).returncode == 2
 
+
+
+def test_the_deliveries_page_in_chromium(tmp_path: Path, browser_page: Any) -> None:
+    """An admin finds the dead deliveries from the menu, retries one once the remote is back,
+    and blocks a domain from the neighbours page; axe-core on both pages; screenshots."""
+    with remote_world(tmp_path / "hub") as (hub, remote, answer):
+        for text in ("Vide-grenier samedi", "Fuite rue Oberkampf"):
+            post(hub, text)
+        wait_for(lambda: len(creates(hub, remote.domain, "dead")) == 2, timeout=60,
+                 what="two dead deliveries")
+        page = browser_page
+        log_in(page, hub.base, "claire", hub.passwords["claire"], "/console")
+        page.wait_for_url(f"{hub.base}/console")
+        page.click("nav >> text=Livraisons")
+        page.wait_for_url("**/console/deliveries")
+        assert page.locator("h1").inner_text() == "Livraisons en échec"
+        assert "HTTP 403" in page.locator("main").inner_text()
+        screenshot(page, "console-deliveries")
+        assert_accessible(page, "console dead deliveries")
+
+        answer["status"] = 202
+        page.locator("tbody button:has-text('Réessayer')").first.click()
+        page.wait_for_url("**/console/deliveries?done=retried")
+        assert page.locator("[role=status]").inner_text().startswith("Les livraisons sont")
+        wait_for(lambda: len(creates(hub, remote.domain, "sent")) == 1, timeout=60,
+                 what="the retried delivery to be sent")
+
+        page.goto(f"{hub.base}/console/neighbours")
+        page.fill("#other-domain", "spam.example")
+        page.check("input[name=policy][value=block]")
+        page.fill("#other-reason", "Démarchage")
+        page.click("form[action='/console/domains'] button[type=submit]")
+        page.wait_for_url("**/console/neighbours?done=blocked")
+        assert "spam.example" in page.locator("main").inner_text()
+        assert page.locator("button:has-text('Débloquer')").count() == 1
+        screenshot(page, "console-neighbours-domains")
+        assert_accessible(page, "console neighbours with other servers")
