@@ -109,6 +109,9 @@ async def _link_action(request: Request, action: str, raw: str) -> Response:
     if domain == hub.settings.domain:
         return _neighbours_page(request, translate(lang, "This is not a hub's domain name."),
                                 422, raw[:255])
+    if action == "link" and hub.peers.is_blocked(domain):
+        return _neighbours_page(request, translate(
+            lang, "This domain is blocked: unblock it first."), 422, domain)
     by = by_of(request)
     try:
         with writing(request) as session:

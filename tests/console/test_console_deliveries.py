@@ -189,6 +189,20 @@ def test_a_blocked_domain_can_send_fetch_and_receive_nothing(
         assert blocked.headers["location"] == "/console/neighbours?done=blocked"
         page = admin.get("/console/neighbours").text
         assert "bloqué" in page and "Spam" in page and "Débloquer" in page
+        relink = console_post(admin, "/console/neighbours", "/console/neighbours",
+                              {"domain": remote.domain})
+        assert relink.status_code == 422 and "débloquez-le" in relink.text
+
+    # A blocked stranger's link request is refused before its /actor is even fetched.
+    with HostileRemote() as stranger:
+        hub_actor = stranger.add_actor("actor", type="Application", path="/actor")
+        with logged_in(hub, "claire") as admin:
+            console_post(admin, "/console/neighbours", "/console/domains",
+                         {"domain": stranger.domain, "policy": "block"})
+        follow = activity(hub_actor, "Follow", f"{hub.base}/actor", to=[f"{hub.base}/actor"])
+        assert stranger.post(f"{hub.base}/actor/inbox", follow, hub_actor).status_code == 403
+        assert stranger.count("/actor", "GET") == 0
+        strange = stranger.domain
 
     # Its signed POSTs and GETs are refused; its follow is gone.
     note = activity(eve, "Create", {"id": f"{eve.uri}/notes/1", "type": "Note",
@@ -212,7 +226,8 @@ def test_a_blocked_domain_can_send_fetch_and_receive_nothing(
     shown = httpx.get(f"{hub.base}/api/v1/instance/domain_blocks",
                       headers={"Authorization": f"Bearer {token}"})
     assert shown.status_code == 200
-    assert [(b["domain"], b["severity"]) for b in shown.json()] == [(remote.domain, "suspend")]
+    assert sorted((b["domain"], b["severity"]) for b in shown.json()) == sorted(
+        [(remote.domain, "suspend"), (strange, "suspend")])
     assert len(shown.json()[0]["digest"]) == 64
     assert httpx.get(f"{hub.base}/api/v1/instance/domain_blocks").status_code == 401
 
@@ -226,7 +241,7 @@ def test_a_blocked_domain_can_send_fetch_and_receive_nothing(
                      to=[alice])
     assert remote.post(f"{hub.base}/inbox", again, eve).status_code == 202
     assert query(hub, lambda s: s.scalar(select(func.count()).select_from(Follow))) == 0
-    assert audit_actions(hub)[-2:] == ["domain.block", "domain.unblock"]
+    assert audit_actions(hub)[-3:] == ["domain.block", "domain.block", "domain.unblock"]
 
     # The same from the command line.
     out = hub.cli("domains", "block", remote.domain, "--reason", "encore")
