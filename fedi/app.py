@@ -39,7 +39,7 @@ from fedi.site.routes import routes as site_routes
 from fedi.streaming import routes as streaming_routes
 from fedi.streaming.dispatch import start_streaming, stop_streaming
 from fedi.verification import RequestVerifier
-from fedi.web import activitypub, hubs, members, objects, pages, wellknown
+from fedi.web import activitypub, hubs, members, objects, wellknown
 from fedi.web import media as web_media
 from fedi.web.error_pages import http_exception, server_error
 from fedi.web.limits import BodySizeLimit
@@ -202,7 +202,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[*wellknown.routes, *activitypub.routes, *objects.routes, *hubs.routes,
                 *inbox_routes.routes, *streaming_routes.routes,
                 *api_routes(), *api_registration.routes,
-                *api_directory.routes, *site_routes, *console_routes, *members.routes, *pages.routes,
+                *api_directory.routes, *site_routes, *console_routes, *members.routes,
                 *web_media.routes],
         middleware=[Middleware(ApiErrorLanguage), Middleware(ApiCors), Middleware(ApiRateLimit),
                     Middleware(BodySizeLimit, upload_paths=UPLOAD_PATHS,

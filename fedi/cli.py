@@ -170,6 +170,27 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_totp_off(args: argparse.Namespace) -> int:
+    """``voisins users totp-off USERNAME``: turn a member's two-step sign-in off (a lost
+    phone), so they log in with their password again; in the audit log."""
+    from fedi.i18n import translate
+    from fedi.services import audit, membership, second_factor
+
+    lang = cli_language.cli_language(os.environ)
+    with _database(args) as (_settings, sessions), transaction(sessions) as session:
+        try:
+            user, actor = membership.find_member(session, args.username)
+        except membership.MembershipError as exc:
+            print(f"voisins: {exc.message(lang)}", file=sys.stderr)
+            return 2
+        second_factor.disable(session, user)
+        audit.record(session, audit.SCRIPT, audit.SCRIPT_ROLE, "member.totp_off",
+                     f"@{actor.username}")
+        print(translate(lang, "Two-step sign-in of @%(name)s is off")
+              % {"name": actor.username})
+    return 0
+
+
 def cmd_users_manage(args: argparse.Namespace) -> int:
     """``voisins users list|suspend|reinstate|role``: the console's services, for scripts
     (every change goes to the audit log as made on the command line)."""
@@ -588,6 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", required=True)
     p.add_argument("--role", choices=ROLES, default="member")
     p.set_defaults(func=cmd_users_create)
+    p = users.add_parser("totp-off", help="turn a member's two-step sign-in (TOTP) off")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_totp_off)
     p = users.add_parser("list", help="list members (filters: --search, --role, --status, ...)")
     p.add_argument("--search", help="text in the username, name or email")
     p.add_argument("--role", choices=ROLES)

@@ -220,7 +220,7 @@ class Fetcher:
 
     async def _read_capped(self, response: httpx.Response, cap: int) -> bytes:
         length = response.headers.get("content-length")
-        if length and length.isdigit() and int(length) > cap:
+        if length and length.isascii() and length.isdigit() and int(length) > cap:
             raise BadResponse(f"response of {length} bytes is over the {cap}-byte cap")
         chunks: list[bytes] = []
         size = 0

@@ -118,6 +118,11 @@ def negotiate(accept_language: str | None) -> str | None:
     return best[2] if best else None
 
 
+def browser_language(accept_language: str | None) -> str:
+    """``negotiate``, else the hub's default language (French)."""
+    return negotiate(accept_language) or DEFAULT_LANGUAGE
+
+
 def _zone() -> Any:
     return get_timezone(TIMEZONE)
 

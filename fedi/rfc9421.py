@@ -130,7 +130,8 @@ def _single_signature(view: Mapping[str, str]) -> tuple[list[Any], dict[str, Any
     ((components, params),) = inputs.values()
     ((signature, _),) = signatures.values()
     if not isinstance(components, list) or not isinstance(signature, bytes):
-        raise ValueError("Signature-Input must be an inner list and Signature a byte sequence")
+        raise ValueError(  # noqa: TRY004 - callers treat every malformed header as ValueError
+            "Signature-Input must be an inner list and Signature a byte sequence")
     return components, params
 
 

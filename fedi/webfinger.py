@@ -14,7 +14,7 @@ async def lookup(fetcher: Fetcher, handle: str, *, scheme: str = "https") -> str
     handle = handle.removeprefix("acct:").lstrip("@")
     if handle.count("@") != 1:
         raise BadResponse(f"{handle!r} is not user@host")
-    user, host = handle.split("@")
+    _, host = handle.split("@")
     url = f"{scheme}://{host}/.well-known/webfinger?resource={quote('acct:' + handle, safe=':@')}"
     result = await fetcher.get(url, signer=None, accept="application/jrd+json",
                                cap=64 * 1024)

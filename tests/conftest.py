@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from support.hubs import HubProcess, free_port
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
 _pg_problem: list[str] = []
-_host_counter = itertools.count(10)
+# Each xdist worker ("gw0", "gw1", ...) starts its hubs' loopback addresses elsewhere, so two
+# files running at once rarely share one (a shared address still differs by port).
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_host_counter = itertools.count(80 * int(_worker[2:] or 0) if _worker[2:].isdigit() else 0)
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,13 @@ from fedi.api.pagination import link_header, page_of
 from fedi.api.registration import ValidationFailed
 from fedi.api.search import search_accounts
 from fedi.convert.model_to_api import FROM_API
+from fedi.i18n import browser_language
 from fedi.models import Actor, Follow, UserSettings
 from fedi.services.accounts import INSTANCE_USERNAME
 from fedi.services.accounts_profile import ProfileChanges, ProfileError, update_profile
 from fedi.services.registration import RegistrationError
 from fedi.services.relationships import may_list_follows
 from fedi.services.timelines import Page, ProfileFilter, by_account, newest_first, paginate
-from fedi.web.pages import pick_language
 
 ACCOUNT_TYPES = ("Person", "Service", "Group", "Organization")
 
@@ -97,7 +97,7 @@ async def update_credentials(call: Call) -> Any:
 def _language(call: Call) -> str:
     """The app's Accept-Language when it sends one, else the member's own language."""
     if call.request.headers.get("accept-language"):
-        return pick_language(call.request)
+        return browser_language(call.request.headers.get("accept-language"))
     return "en" if call.user.locale == "en" else "fr"
 
 

@@ -28,11 +28,13 @@ from fedi.api.errors import ApiError
 from fedi.api.logins import LoginBusy, LoginLimited, verify_login
 from fedi.api.params import Params
 from fedi.api.ratelimit import client_address
+from fedi.api.second_factor import check_code
 from fedi.db import transaction, utcnow
+from fedi.i18n import browser_language
 from fedi.models import OAuthApp, OAuthCode, User
+from fedi.services.second_factor import OK
 from fedi.web.csrf import FIELD as CSRF_FIELD
 from fedi.web.csrf import token_ok as csrf_token_ok
-from fedi.web.pages import pick_language
 from fedi.web.session import current_member
 from fedi.web.state import Hub, hub_of
 
@@ -70,7 +72,9 @@ def language(request: Request, params: Params | None) -> str:
     if isinstance(value, str) and len(value) <= 35 and value.lower().startswith(("en", "fr")):
         return value[:2].lower()
     member = current_member(request)
-    return member.language if member is not None else pick_language(request)
+    if member is not None:
+        return member.language
+    return browser_language(request.headers.get("accept-language"))
 
 
 def check_request(session: Session, params: Params) -> AuthRequest:
@@ -182,6 +186,7 @@ async def authorize_post(request: Request) -> Response:
         decision = params.str("decision", "", max_len=16)
         login = params.str("login", "", max_len=320) or ""
         password = params.str("password", "", max_len=2048) or ""
+        code = params.str("code", "", max_len=32) or ""
     except AuthRequestError as exc:
         return error_page(request, language(request, params), str(exc))
     except ApiError:  # too many, repeated or over-long fields
@@ -198,6 +203,11 @@ async def authorize_post(request: Request) -> Response:
             user_id: int | None = member.user.id
         else:
             user_id = await verify_login(hub, login, password, client_address(request.scope))
+            # The second factor, once the password is right (fedi.api.second_factor).
+            outcome = check_code(hub, user_id, code) if user_id is not None else OK
+            if outcome != OK:
+                return consent_page(request, hub, req, lang, error=f"totp_{outcome}",
+                                    status=401, login=login)
     except LoginLimited:
         return consent_page(request, hub, req, lang, error="rate_limited", status=429,
                             login=login)

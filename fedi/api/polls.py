@@ -109,7 +109,7 @@ async def vote(call: Call) -> Any:
     raw = call.params.list("choices", max_items=MAX_OPTIONS_READ)
     choices = []
     for value in raw:
-        if not value.strip().isdigit() or len(value.strip()) > 4:
+        if not (value.strip().isascii() and value.strip().isdigit()) or len(value.strip()) > 4:
             raise ApiError(422, "choices must be option numbers")
         choices.append(int(value))
     try:

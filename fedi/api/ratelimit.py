@@ -151,7 +151,8 @@ def limits(extra: Any) -> dict[str, int]:
     out = {"rate_limit": 300, "login_rate_limit_ip": 25, "login_rate_limit_account": 10}
     for key in out:
         value = section.get(key) if isinstance(section, dict) else None
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        if isinstance(value, int) or (isinstance(value, str) and value.isascii()
+                                      and value.isdigit()):
             out[key] = int(value)
     return out
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError
 from fedi.api.tokens import issue_token
+from fedi.i18n import browser_language
 from fedi.models import OAuthApp
 from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.services.registration import (
@@ -28,7 +29,6 @@ from fedi.services.registration import (
     normalise,
     register,
 )
-from fedi.web.pages import pick_language
 
 
 class ValidationFailed(ApiError):
@@ -46,7 +46,7 @@ def _language(call: Call) -> str:
     locale = (call.params.str("locale", "", max_len=16) or "").lower()
     if locale.startswith(("fr", "en")):
         return locale[:2]
-    return pick_language(call.request)
+    return browser_language(call.request.headers.get("accept-language"))
 
 
 async def _hash_once(call: Call, password: str) -> str:

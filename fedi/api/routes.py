@@ -41,4 +41,7 @@ def api_routes() -> list[BaseRoute]:
     modules.insert(modules.index(notifications), notification_requests)
     modules.insert(modules.index(notifications) + 1, notification_groups)
     modules.insert(modules.index(accounts), lists)  # before /accounts/{id}/lists, timelines
+    from fedi.api import announcements
+
+    modules.insert(modules.index(stubs), announcements)
     return [route for module in modules for route in module.routes]

@@ -1,5 +1,5 @@
 """Empty but valid answers, so that apps do not crash on what this hub does not do
-(filters, custom emojis, announcements, trends, suggestions, followed tags, media,
+(filters, custom emojis, trends, suggestions, followed tags, media,
 push), plus reports and tags."""
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ routes = [
     Route("/api/v1/filters", endpoint("write:filters")(unsupported), methods=["POST"]),
     Route("/api/v2/filters", endpoint("write:filters")(unsupported), methods=["POST"]),
     Route("/api/v1/custom_emojis", endpoint(auth="optional", body=False)(empty)),
-    Route("/api/v1/announcements", read(empty)),
     Route("/api/v1/trends", read(empty)),
     Route("/api/v1/trends/tags", read(empty)),
     Route("/api/v1/trends/statuses", read(empty)),

@@ -33,6 +33,7 @@ from fedi.api.ratelimit import client_address
 from fedi.db import transaction, utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, OAuthApp, OAuthCode, OAuthToken, User
+from fedi.services import second_factor
 from fedi.web.state import hub_of
 
 GRANTS = ["authorization_code", "password", "client_credentials", "refresh_token"]
@@ -82,9 +83,9 @@ def client_of(session: Session, request: Request, params: Params, *,
         raise OAuthError(401, "invalid_client", "Client authentication failed due to unknown "
                          "client, no client authentication included, or unsupported "
                          "authentication method.")
-    if secret or not secret_optional:
-        if not hmac.compare_digest((secret or "").encode(), app.client_secret.encode()):
-            raise OAuthError(401, "invalid_client", "Client authentication failed")
+    checked = bool(secret) or not secret_optional
+    if checked and not hmac.compare_digest((secret or "").encode(), app.client_secret.encode()):
+        raise OAuthError(401, "invalid_client", "Client authentication failed")
     return app
 
 
@@ -156,7 +157,9 @@ async def grant_password(request: Request, params: Params) -> dict[str, Any]:
         raise OAuthError(400, "invalid_grant", INVALID_GRANT)
     with transaction(hub.write_sessions) as session:
         user = session.get(User, user_id)
-        if user is None or user.disabled:
+        # A password alone must not get past a second factor: members with TOTP on sign
+        # apps in through /oauth/authorize (Mastodon refuses this grant to them too).
+        if user is None or user.disabled or second_factor.is_enabled(user):
             raise OAuthError(400, "invalid_grant", INVALID_GRANT)
         return issue_token(session, app, user_id, scopes)
 

@@ -3,7 +3,8 @@
 Each console endpoint is decorated with ``require_role(...)``, which records the roles on
 the endpoint (``console_roles``; tests/console/test_console_routes.py walks the route
 table and fails on an endpoint without it): logged-out visitors go to the login page, a
-member without the role gets the 403 page. Admins may do everything; the moderator (the
+member without the role gets the 403 page, an admin without TOTP on a hub that requires
+it goes to the set-up page. Admins may do everything; the moderator (the
 community manager) runs membership and moderation, not roles nor hub settings.
 """
 
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from fedi.db import transaction
+from fedi.services.hub_settings import get_setting
 from fedi.services.membership import By
 from fedi.web.session import current_member, login_url, member_of
 from fedi.web.state import hub_of
@@ -43,12 +45,24 @@ def require_role(*roles: str) -> Callable[[Endpoint], Endpoint]:
                 return RedirectResponse("/login", status_code=303)
             if member.user.role not in roles:
                 raise HTTPException(403)
+            if member.user.role == "admin" and totp_missing(request):
+                return RedirectResponse("/settings/totp?required=1", status_code=303,
+                                        headers={"Cache-Control": "no-store"})
             return await endpoint(request)
 
         setattr(run, ROLES_ATTRIBUTE, tuple(roles))
         return run
 
     return wrap
+
+
+def totp_missing(request: Request) -> bool:
+    """The hub requires TOTP of admins and this admin has not turned it on."""
+    member = member_of(request)
+    if member.user.totp_enabled_at is not None:
+        return False
+    with hub_of(request).read_sessions() as session:
+        return bool(get_setting(session, "totp_required_for_admins"))
 
 
 def by_of(request: Request) -> By:

@@ -13,6 +13,8 @@ from fedi.console.access import STAFF, page, reading, require_role
 from fedi.console.chart import bar_chart
 from fedi.db import utcnow
 from fedi.services.hub_health import WEEKS, dashboard
+from fedi.web.session import member_of
+from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
 
@@ -20,8 +22,9 @@ from fedi.web.templating import request_language
 async def dashboard_page(request: Request) -> Response:
     lang = request_language(request)
     now = utcnow()
+    viewer = member_of(request).actor
     with reading(request) as session:
-        numbers = dashboard(session, now)
+        numbers = dashboard(session, viewer.id, hub_of(request).peers.linked(), now)
     starts = [now - timedelta(weeks=WEEKS - i) for i in range(WEEKS)]
     labels = [i18n.format_date(start, lang, "d MMM") for start in starts]
     title = i18n.translate(lang, "Posts per week, last 12 weeks")

@@ -4,7 +4,7 @@ walks this list: a route without both fails it."""
 
 from __future__ import annotations
 
-from fedi.console import applications, audit_log, dashboard, hub_admin, members
+from fedi.console import announcements, applications, audit_log, dashboard, hub_admin, members
 from fedi.console.deliveries import routes as delivery_routes
 from fedi.console.domains import routes as domain_routes
 from fedi.web.csrf import guard_routes
@@ -15,6 +15,7 @@ routes = guard_routes([
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,
+    *announcements.routes,
     *domain_routes,
     *delivery_routes,
 ])

@@ -209,7 +209,7 @@ def _count(value: Any) -> int | None:
         return None
     if isinstance(value, int) and 0 <= value < 10_000_000:
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 8:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 8:
         return int(value)
     return None
 

@@ -59,6 +59,9 @@ __all__ += ["MailToken", "OutgoingMail"]
 from fedi.models.lists import AccountList, AccountListEntry
 
 __all__ += ["AccountList", "AccountListEntry"]
+from fedi.models.announcement import Announcement, AnnouncementDismissal
+
+__all__ += ["Announcement", "AnnouncementDismissal"]
 from fedi.models.domain_policy import DomainPolicy
 
 __all__ += ["DomainPolicy"]

@@ -73,6 +73,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the member opened the confirmation link mailed to them (fedi.services.mail_links).
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP second factor (fedi.services.second_factor): the base32 secret, set when the
+    # member starts the set-up; the factor is on once ``totp_enabled_at`` is set. The last
+    # accepted 30-second step makes every code single-use.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigId)
 
 
 class Neighbour(Base):

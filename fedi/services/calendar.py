@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fedi.convert.articles import plain_excerpt
 from fedi.convert.events import where, zone
 from fedi.db import utcnow
-from fedi.models import Actor, CalendarToken, Event, EventParticipant, Status
+from fedi.models import Actor, CalendarToken, Event, EventParticipant, Status, User
 from fedi.services.timelines import visible_to
 
 PARTSTAT = {"accepted": "ACCEPTED", "maybe": "TENTATIVE", "pending": "NEEDS-ACTION",
@@ -57,8 +57,11 @@ def owner_of(session: Session, token: str) -> Actor | None:
     row = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == _hash(token)))
     if row is None:
         return None
-    actor = session.get(Actor, row.actor_id)
-    return actor if actor is not None and actor.deleted_at is None and actor.local else None
+    # The URL is a key like a token: it stops working with the account (suspended,
+    # disabled), as tokens and sessions do (fedi.api.auth.authenticate).
+    return session.scalar(select(Actor).join(User, User.actor_id == Actor.id).where(
+        Actor.id == row.actor_id, Actor.local, Actor.deleted_at.is_(None),
+        Actor.suspended_at.is_(None), User.disabled.is_(False)))
 
 
 def _vevent(status: Status, event: Event, organiser: Actor | None,

@@ -26,6 +26,7 @@ from fedi.models import Actor, Article, Event, EventParticipant, Status, StatusE
 from fedi.services.articles import render_body
 from fedi.services.polls import create_poll, poll_of, poll_results, with_question
 from fedi.services.posting import VISIBILITIES, addressing, delete_status
+from fedi.services.visibility import who_may_see
 from fedi.vocab import build
 from outbox.context import PublishContext
 from outbox.fanout import fan_out_status, notify
@@ -206,12 +207,15 @@ def create_event(session: Session, ctx: PublishContext, author: Actor,
     return status
 
 
-def participant_uris(session: Session, event_id: int) -> list[str]:
-    """Remote actors with an RSVP: they get the event's Updates even if not addressed."""
-    return list(session.scalars(select(Actor.uri).join(
+def participant_uris(session: Session, ctx: PublishContext, status: Status) -> list[str]:
+    """Remote actors with an RSVP who may still see the event: they get its Updates even
+    if not addressed (one whose follow ended since is left out)."""
+    actors = session.scalars(select(Actor).join(
         EventParticipant, EventParticipant.actor_id == Actor.id).where(
-        EventParticipant.event_id == event_id, Actor.local.is_(False),
-        EventParticipant.state.in_(("accepted", "pending", "maybe")))))
+        EventParticipant.event_id == status.id, Actor.local.is_(False),
+        EventParticipant.state.in_(("accepted", "pending", "maybe"))))
+    linked = ctx.linked_domains()
+    return [a.uri for a in who_may_see(session, status, actors, is_linked=linked.__contains__)]
 
 
 def refresh_status(ctx: PublishContext, status: Status, event: Event) -> None:
@@ -233,7 +237,7 @@ def send_update(session: Session, ctx: PublishContext, status: Status, event: Ev
                          to=obj["to"], cc=obj["cc"])
     doc["@context"] = EVENT_CONTEXT
     publish(session, ctx, author, doc, federate=status.visibility != "hub",
-            extra_recipients=participant_uris(session, status.id))
+            extra_recipients=participant_uris(session, ctx, status))
 
 
 def own_event(session: Session, author: Actor, status: Status) -> Event:

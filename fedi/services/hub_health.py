@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
 from fedi.models import Actor, Application, Delivery, Event, InboxItem, Neighbour, Status, User
+from fedi.services.timelines import visible_to
 
 WEEKS = 12
 
@@ -83,7 +84,10 @@ def weekly_posts(session: Session, now: datetime) -> list[int]:
     return counts
 
 
-def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
+def dashboard(session: Session, viewer_id: int, linked: frozenset[str],
+              now: datetime | None = None) -> Dashboard:
+    """The numbers for the staff member ``viewer_id``: counts for the whole hub, and the
+    next event by its title only if they may see it (``visible_to``, as on /events)."""
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -91,8 +95,9 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
                .where(Actor.deleted_at.is_(None)))
     upcoming = session.execute(
         select(Event.status_id, Event.title, Event.starts_at)
-        .join(Status, Status.id == Event.status_id)
-        .where(Event.starts_at >= now, Event.state != "CANCELLED", Status.deleted_at.is_(None))
+        .join(Status, Status.id == Event.status_id).join(Actor, Actor.id == Status.actor_id)
+        .where(Event.starts_at >= now, Event.state != "CANCELLED",
+               visible_to(viewer_id, linked))
         .order_by(Event.starts_at).limit(1)).first()
     return Dashboard(
         active=_count(session, members.where(User.disabled.is_(False))),

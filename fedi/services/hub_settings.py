@@ -78,6 +78,10 @@ SPECS: dict[str, Spec] = {
         True, _bool,
         "les membres peuvent créer des liens d'invitation (sinon seuls les admins)",
         "members may create invite links (otherwise only admins)"),
+    "totp_required_for_admins": Spec(
+        False, _bool,
+        "les admins doivent activer la connexion en deux étapes (TOTP) pour ouvrir la console",
+        "admins must turn on two-step sign-in (TOTP) before they can open the console"),
 }
 
 

@@ -212,10 +212,15 @@ def may_fetch(session: Session, media: MediaAttachment, viewer: Actor | None, *,
 
 
 def status_alive(session: Session, media: MediaAttachment) -> bool:
+    """May the file of a post be served at all (the URL alone being the capability)? Not
+    once the post is deleted, nor while its author is suspended (their posts are hidden)."""
     if media.status_id is None:
         return True
     status = session.get(Status, media.status_id)
-    return status is not None and status.deleted_at is None
+    if status is None or status.deleted_at is not None:
+        return False
+    author = session.get(Actor, status.actor_id)
+    return author is not None and author.suspended_at is None
 
 
 REMOTE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")

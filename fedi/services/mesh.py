@@ -45,6 +45,7 @@ from fedi.services.neighbours import (
     request_link,
     retry_later,
 )
+from fedi.services.periodic import run_periodically
 from fedi.services.territory import adjacent_to_us, clean_territory
 from fedi.vocab.parse import as_list, get_id, host_of
 from outbox.context import PublishContext
@@ -269,17 +270,7 @@ class MeshWorker:
         return len(due)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:  # a service loop must outlive a database outage
-                log.exception("mesh cycle failed")
-                done = 0
-            if done == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_poll)
-                except TimeoutError:
-                    pass
+        await run_periodically(self.run_once, stop, self.idle_poll, log, "mesh cycle")
 
 
 def mesh_options(settings: Settings) -> dict[str, Any]:

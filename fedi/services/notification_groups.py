@@ -105,9 +105,10 @@ def grouped_page(session: Session, viewer_id: int, linked: frozenset[str], page:
 def _bounds(key: str) -> tuple[str, int | None, datetime, datetime] | None:
     kind, _, rest = key.partition("-")
     status, _, bucket = rest.partition("-")
-    if kind not in GROUPABLE_NOTIFICATIONS or not bucket.isdigit() or len(bucket) > 12:
+    if (kind not in GROUPABLE_NOTIFICATIONS or not (bucket.isascii() and bucket.isdigit())
+            or len(bucket) > 12):
         return None
-    if status and (not status.isdigit() or len(status) > 19):
+    if status and (not (status.isascii() and status.isdigit()) or len(status) > 19):
         return None
     start = datetime.fromtimestamp(int(bucket) * 3600, UTC)
     return kind, int(status) if status else None, start, start + timedelta(
@@ -119,7 +120,7 @@ def group_query(viewer_id: int, linked: frozenset[str], key: str) -> Select[Any]
     query = visible_notifications(viewer_id, linked)
     if key.startswith("ungrouped-"):
         ident = key.removeprefix("ungrouped-")
-        if not ident.isdigit() or len(ident) > 19:
+        if not (ident.isascii() and ident.isdigit()) or len(ident) > 19:
             return None
         return query.where(Notification.id == int(ident))
     bounds = _bounds(key)

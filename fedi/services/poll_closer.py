@@ -16,6 +16,7 @@ from fedi.config import ConfigError, Settings
 from fedi.db import transaction, utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Notification, Poll, PollVote, Status
+from fedi.services.periodic import run_periodically
 from fedi.services.polls import publish_results
 from outbox.context import PublishContext
 from outbox.fanout import notify
@@ -71,17 +72,8 @@ class PollCloser:
             return close_due_polls(session, self.ctx, self.clock())
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await asyncio.to_thread(self.run_once)
-            except Exception:  # a service loop must outlive a database outage
-                log.exception("poll closing cycle failed")
-                done = 0
-            if done == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
-                except TimeoutError:
-                    pass
+        await run_periodically(lambda: asyncio.to_thread(self.run_once), stop, self.interval,
+                               log, "poll closing cycle")
 
 
 def closer_options(settings: Settings) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from fedi.convert.question import parse_question, question_fields, vote_note
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Mention, Poll, PollVote, Status, Tag
-from fedi.services.visibility import can_see
+from fedi.services.visibility import can_see, who_may_see
 from fedi.vocab import build
 from outbox.context import PublishContext
 from outbox.publish import publish
@@ -241,15 +241,17 @@ def question_document(session: Session, status: Status, author: Actor,
 
 def publish_results(session: Session, ctx: PublishContext, status: Status, poll: Poll) -> None:
     """``Update(Question)`` with the current counts, to the original recipients (and the
-    remote voters, who can all see it)."""
+    remote voters who may still see it)."""
     author = session.get(Actor, status.actor_id)
     if author is None or not status.local or status.deleted_at is not None:
         return
     poll.cached_counts = count_votes(session, poll).counts
     obj = question_document(session, status, author, poll)
-    voters = list(session.scalars(select(Actor.uri).distinct().join(
-        PollVote, PollVote.actor_id == Actor.id).where(PollVote.poll_id == poll.id,
-                                                        Actor.local.is_(False))))
+    linked = ctx.linked_domains()
+    voters = [a.uri for a in who_may_see(session, status, session.scalars(
+        select(Actor).where(Actor.local.is_(False), Actor.id.in_(
+            select(PollVote.actor_id).where(PollVote.poll_id == poll.id)))),
+        is_linked=linked.__contains__)]
     doc = build.activity("Update", f"{status.uri}#updates/{new_id()}", author.uri, obj,
                          to=obj["to"], cc=obj["cc"])
     publish(session, ctx, author, doc, extra_recipients=voters,

@@ -246,9 +246,10 @@ def edit_status(session: Session, ctx: PublishContext, author: Actor, status: St
     ``change_poll``: the edit sets its poll to ``poll`` (None removes it, as Mastodon does)."""
     if status.actor_id != author.id or not status.local or status.deleted_at is not None:
         raise PostingError("only the author can edit a status")
-    if status.type in ("Event", "Article"):
-        raise PostingError(f"edit this {status.type.lower()} through /api/v1/"
-                           f"{'events' if status.type == 'Event' else 'articles'}")
+    if status.type == "Event":
+        raise PostingError("edit this event through /api/v1/events")
+    if status.type == "Article":
+        raise PostingError("edit this article through /api/v1/articles")
     if len(text) > (MAX_ARTICLE_CHARS if status.title else MAX_CHARS) or not (
             text.strip() or media_ids or (media_ids is None and attachments_of(
                 session, [status.id]))):

@@ -264,7 +264,7 @@ class ApplicationError(ValueError):
 def find_application(session: Session, ref: str) -> Application:
     ref = ref.strip().lstrip("@")
     row = None
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         row = session.get(Application, int(ref))
     if row is None:
         row = session.scalar(select(Application).where(

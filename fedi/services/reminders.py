@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction, utcnow
 from fedi.services.events import send_reminders
+from fedi.services.periodic import run_periodically
 
 log = logging.getLogger("voisins.events")
 
@@ -31,14 +32,10 @@ class Reminders:
             return send_reminders(session, self.clock())
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await asyncio.to_thread(self.run_once)
-                if sent:
-                    log.info("%d event reminders sent", sent)
-            except Exception:  # a database hiccup must not end the job
-                log.exception("event reminders failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+        async def run_pass() -> int:
+            sent = await asyncio.to_thread(self.run_once)
+            if sent:
+                log.info("%d event reminders sent", sent)
+            return 0  # a pass reminds everyone due: wait the interval after every pass
+
+        await run_periodically(run_pass, stop, self.interval, log, "event reminders")

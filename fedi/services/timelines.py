@@ -317,13 +317,15 @@ def search(session: Session, viewer: Actor, linked: frozenset[str], q: str, *, l
 
 
 def direct_statuses(session: Session, viewer: Actor, *, limit: int = 400) -> list[Status]:
-    """Direct statuses the viewer wrote or was mentioned in, newest first."""
+    """Direct statuses the viewer wrote or was mentioned in, newest first: those the viewer
+    may see (``visible_to``: a suspended member's messages are hidden like their posts)."""
     mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer.id)
-    query = (select(Status).where(Status.visibility == "direct", Status.deleted_at.is_(None),
-                                  or_(Status.actor_id == viewer.id, mentioned),
-                                  not_silenced(viewer.id))
+    query = (_visible_base().where(Status.visibility == "direct",
+                                   or_(Status.actor_id == viewer.id, mentioned),
+                                   not_silenced(VIEWER))
              .order_by(Status.id.desc()).limit(limit))
-    return list(session.scalars(query))
+    # A direct audience does not depend on the linked hubs.
+    return list(session.scalars(query, bound(viewer, frozenset())))
 
 
 def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str],

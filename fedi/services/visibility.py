@@ -5,7 +5,7 @@ The receiving hub decides from its own follow table and member list, never from 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -59,3 +59,11 @@ def can_see(session: Session, viewer: Actor | None, status: Status, *,
             return author.local or is_linked(author.domain)
         return author.local and is_linked(viewer.domain)
     return False
+
+
+def who_may_see(session: Session, status: Status, actors: Iterable[Actor], *,
+                is_linked: Callable[[str], bool]) -> list[Actor]:
+    """Those of ``actors`` who may see ``status`` now. The people an Update goes to beyond
+    its addressing (an event's participants, a poll's voters) are checked again here: a
+    follow may have ended since they answered."""
+    return [a for a in actors if can_see(session, a, status, is_linked=is_linked)]

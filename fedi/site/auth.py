@@ -2,6 +2,8 @@
 
 Passwords are checked by the API's login check (the same rate limits as the OAuth login:
 per address, and failures per account) with no write transaction open while argon2 runs.
+A member with the TOTP second factor on also gives a fresh code from their app
+(fedi.api.second_factor); that is asked only once the password is right.
 A successful login starts a new session (fedi.web.session).
 """
 
@@ -13,6 +15,8 @@ from starlette.routing import NoMatchFound, Route
 
 from fedi.api.errors import ApiError
 from fedi.api.ratelimit import client_address
+from fedi.api.second_factor import check_code
+from fedi.services import second_factor
 from fedi.web.session import current_member, login_session, logout_session
 from fedi.web.state import Hub, hub_of
 from fedi.web.templating import render
@@ -42,7 +46,13 @@ def login_form(request: Request, next_url: str, error: str | None = None, login:
                status: int = 200) -> Response:
     return render(request, "site/login.html", {
         "next_url": next_url, "error": error, "login": login, "reset_link": reset_link(request),
+        "code_asked": error in CODE_ERRORS.values(),
     }, status=status)
+
+
+# What a refused second factor shows (site/login.html, oauth/authorize.html).
+CODE_ERRORS = {second_factor.MISSING: "totp_missing", second_factor.WRONG: "totp_wrong",
+               second_factor.USED: "totp_used"}
 
 
 async def check_login(hub: Hub, login: str, password: str, address: str) -> int | None:
@@ -72,9 +82,11 @@ async def login_submit(request: Request) -> Response:
     async with request.form() as form:
         login = str(form.get("login", ""))[:MAX_LOGIN + 1].strip().lstrip("@")
         password = str(form.get("password", ""))[:MAX_PASSWORD + 1]
+        code = str(form.get("code", ""))[:32]
         next_url = safe_next(str(form.get("next", "")))
     try:
         user_id = await check_login(hub, login, password, client_address(request.scope))
+        outcome = check_code(hub, user_id, code) if user_id is not None else None
     except ApiError as exc:
         if exc.status not in (429, 503):
             raise
@@ -82,6 +94,9 @@ async def login_submit(request: Request) -> Response:
         return login_form(request, next_url, error=error, login=login, status=exc.status)
     if user_id is None:
         return login_form(request, next_url, error="bad_login", login=login, status=401)
+    if outcome != second_factor.OK:
+        return login_form(request, next_url, error=CODE_ERRORS.get(outcome or "", "totp_wrong"),
+                          login=login, status=401)
     response = RedirectResponse(next_url, status_code=303, headers={"Cache-Control": "no-store"})
     login_session(request, response, user_id)
     return response

@@ -33,7 +33,7 @@ class Row:
 def query_of(request: Request) -> DirectoryQuery:
     params = request.query_params
     raw_offset = params.get("offset", "0") or "0"
-    if not raw_offset.isdigit() or int(raw_offset) > MAX_OFFSET:
+    if not (raw_offset.isascii() and raw_offset.isdigit()) or int(raw_offset) > MAX_OFFSET:
         raise HTTPException(400, "offset")
     return DirectoryQuery(text=params.get("q", "")[:200], trade=params.get("trade", "")[:128],
                           postal_code=params.get("postal_code", "")[:5],

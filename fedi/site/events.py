@@ -86,7 +86,7 @@ def _rows(session: Session, viewer: Actor, nb: frozenset[str], start: datetime,
 
 def _month(value: str) -> date | None:
     parts = value.split("-")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) != 4:
         return None
     year, month = int(parts[0]), int(parts[1])
     return date(year, month, 1) if 1970 <= year <= 2200 and 1 <= month <= 12 else None
@@ -121,10 +121,11 @@ async def events_page(request: Request) -> Response:
         by_day.setdefault(item.event.starts_at.astimezone(PARIS).date(), []).append(item)
     weeks = monthly.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     names = get_day_names("wide", locale=lang)
+    short = get_day_names("abbreviated", locale=lang)
     return show(request, "site/pages/events_month.html", {
         "nav": "events", "weeks": weeks, "by_day": by_day, "first": first,
         "title": babel_date(first, "LLLL y", locale=lang).capitalize(),
-        "day_names": [names[i] for i in range(7)],
+        "day_names": [(names[i], short[i]) for i in range(7)],
         "previous": _shift(first, -1).strftime("%Y-%m"), "next": after.strftime("%Y-%m")})
 
 

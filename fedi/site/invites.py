@@ -104,8 +104,8 @@ async def invitations_page(request: Request) -> Response:
 async def create(request: Request) -> Response:
     form = await read_form(request, ("uses", "days", "note", "email", "lang"), limit=2000)
     lang = request_language(request)
-    uses = int(form["uses"]) if form["uses"].isdigit() else 0
-    days = int(form["days"]) if form["days"].isdigit() else 0
+    uses = int(form["uses"]) if form["uses"].isascii() and form["uses"].isdigit() else 0
+    days = int(form["days"]) if form["days"].isascii() and form["days"].isdigit() else 0
     if uses not in USES or days not in LIFETIMES:
         return _page(request, error=translate(lang, "Choose how many people and for how long."),
                      status=422)

@@ -41,7 +41,7 @@ def publish_ctx(hub: Hub) -> PublishContext:
 
 
 def parse_id(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > MAX_ID_DIGITS:
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
         return None
     number = int(value)
     return number if 0 < number < 2**63 else None

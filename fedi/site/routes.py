@@ -7,6 +7,7 @@ list (one line each, in any order; the app adds these routes after the API's).
 from __future__ import annotations
 
 from fedi.site import (
+    announcements,
     assets,
     auth,
     blog,
@@ -23,6 +24,7 @@ from fedi.site import (
     profile_edit,
     settings,
     timeline,
+    two_factor,
 )
 from fedi.web.csrf import guard_routes
 
@@ -43,4 +45,6 @@ routes = guard_routes([
     *notifications.routes,
     *conversations.routes,
     *password.routes,
+    *two_factor.routes,
+    *announcements.routes,
 ])

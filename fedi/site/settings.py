@@ -8,7 +8,6 @@ and revokes every app token, so a stolen session or app is shut out.
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,7 +16,7 @@ from starlette.routing import NoMatchFound, Route
 from fedi.db import transaction, utcnow
 from fedi.i18n import LANGUAGES
 from fedi.models import OAuthApp, OAuthToken, User
-from fedi.services.accounts import check_password, hash_password
+from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.web.session import end_other_sessions, member_of, require_member
 from fedi.web.state import hub_of
 from fedi.web.templating import render
@@ -104,7 +103,7 @@ async def set_audience(request: Request) -> Response:
 async def revoke_app(request: Request) -> Response:
     member = member_of(request)
     raw = request.path_params.get("app_id", "")
-    if not str(raw).isdigit() or len(str(raw)) > 20:
+    if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 20:
         raise HTTPException(404)
     with transaction(hub_of(request).write_sessions) as session:
         done = session.execute(
@@ -129,12 +128,17 @@ async def change_password(request: Request) -> Response:
         return settings_form(request, "password_mismatch", 422)
     with hub_of(request).read_sessions() as session:
         stored = session.scalar(select(User.password_hash).where(User.id == member.user.id))
-    # argon2 runs with no transaction open: the write lock is taken only to store the result.
-    ok = stored is not None and len(current) <= MAX_PASSWORD and await run_in_threadpool(
-        check_password, stored, current)
-    if not ok:
-        return settings_form(request, "password_wrong", 422)
-    new_hash = await run_in_threadpool(hash_password, new)
+    # argon2 runs in the hub's password queue with no transaction open (services/passwords.py):
+    # the write lock is taken only to store the result.
+    work = password_work_of(hub_of(request).extras)
+    try:
+        ok = stored is not None and len(current) <= MAX_PASSWORD and (
+            await work.verify(stored, current)).ok
+        if not ok:
+            return settings_form(request, "password_wrong", 422)
+        new_hash = await work.hash(new)
+    except PasswordsBusy:
+        return settings_form(request, "password_busy", 503)
     with transaction(hub_of(request).write_sessions) as session:
         changed = session.execute(update(User).where(User.id == member.user.id,
                                                      User.password_hash == stored)

@@ -14,6 +14,7 @@ from fedi.convert.model_to_api import FROM_API
 from fedi.models import Actor, Status, User
 from fedi.services import timelines
 from fedi.services.notifications import follow_requests
+from fedi.site.announcements import unread
 from fedi.site.page import linked, page_of, path_id, reading, show
 from fedi.site.posts import build_posts, post_path
 from fedi.site.profile import find_profile
@@ -40,11 +41,12 @@ def _timeline(request: Request, kind: str) -> Response:
         posts = build_posts(session, actor, nb, rows)
         audience = default_audience(user)
         waiting = len(follow_requests(session, actor)) if kind == "home" else 0
+        notices = unread(session, user.id)
     paths = {"home": "/", "hub": "/hub", "neighbourhood": "/neighbourhood"}
     return show(request, "site/pages/timeline.html", {
         "nav": "home" if kind == "home" else "neighbourhood", "kind": kind, "posts": posts,
         "path": paths[kind], "limit": page.limit, "older": page.max_id is not None,
-        "requests_waiting": waiting,
+        "requests_waiting": waiting, "announcements": notices,
         "default_audience": audience if kind == "home" else (
             "hub" if kind == "hub" else "neighbourhood"),
     })

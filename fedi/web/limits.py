@@ -38,10 +38,9 @@ class BodySizeLimit:
         limit = (self.upload_bytes if scope.get("path", "") in self.upload_paths
                  else self.max_bytes)
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > limit:
-                    await self._reject(send, limit)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await self._reject(send, limit)
+                return
         seen = 0
         started = False
 

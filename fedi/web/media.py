@@ -99,7 +99,8 @@ async def serve_profile(request: Request) -> Response:
     hub = hub_of(request)
     role = request.path_params["role"]
     actor_id = request.path_params["actor_id"]
-    if role not in ("avatar", "header") or not actor_id.isdigit() or len(actor_id) > 20:
+    if (role not in ("avatar", "header") or not (actor_id.isascii() and actor_id.isdigit())
+            or len(actor_id) > 20):
         return _missing()
     identified, viewer = await _viewer(request, hub)
     if identified and (viewer is None or not (viewer.local or hub.peers.is_linked(viewer.domain))):

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fedi.db import transaction
-from fedi.i18n import translate
+from fedi.i18n import browser_language, translate
 from fedi.models import Actor, TradeCategory
 from fedi.services.invites import InviteError, usable_invite
 from fedi.services.mesh import links_collection, members_collection
@@ -33,7 +33,6 @@ from fedi.services.territory import city_for
 from fedi.services.trades import label, list_trades
 from fedi.verification import RequestRejected
 from fedi.vocab.context import accepts_activitypub
-from fedi.web.pages import pick_language
 from fedi.web.signed import ap_json, not_found, rejected, verify
 from fedi.web.state import Hub, hub_of
 
@@ -50,7 +49,7 @@ def language(request: Request, form: dict[str, str] | None = None) -> str:
     wanted = (form or {}).get("lang") or request.query_params.get("lang")
     if wanted in ("fr", "en"):
         return wanted
-    return pick_language(request)
+    return browser_language(request.headers.get("accept-language"))
 
 
 # --- collections for linked hubs -----------------------------------------------------------
@@ -77,7 +76,7 @@ async def get_members(request: Request) -> Response:
     page: int | None = None
     raw = request.query_params.get("page")
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
             return not_found()
         page = int(raw)
     with hub.sessions() as session:

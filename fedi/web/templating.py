@@ -96,6 +96,17 @@ def _number(context: Context, value: float | None) -> str:
     return "" if value is None else i18n.format_number(value, context_language(context))
 
 
+# A member's role as the pages show it (the stored values are English keys).
+ROLE_LABELS = {"admin": i18n.N_("Administrator"), "moderator": i18n.N_("Moderator"),
+               "member": i18n.N_("Member")}
+
+
+@pass_context
+def _role(context: Context, value: str | None) -> str:
+    label = ROLE_LABELS.get(value or "")
+    return i18n.translate(context_language(context), label) if label else (value or "")
+
+
 @pass_context
 def _csrf_input(context: Context) -> Any:
     return jinja_csrf_input(context)
@@ -107,7 +118,7 @@ def make_environment(directory: Path) -> Environment:
     env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext,  # type: ignore[attr-defined]
                                   newstyle=True)
     env.filters.update({"datetime": _datetime, "date": _date, "time": _time,
-                        "number": _number})
+                        "number": _number, "role": _role})
     env.globals["csrf_input"] = _csrf_input
     return env
 

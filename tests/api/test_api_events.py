@@ -492,9 +492,76 @@ def test_event_and_article_statuses_are_edited_through_their_own_api(
     alice = people["alice"]
     event = new_event(world, alice, title="Réunion")
     article = ok(world.post_json(alice, "/api/v1/articles", {"title": "Note", "body": "Texte"}))
-    for status_id, where in ((event["id"], "/api/v1/events"),
-                             (article["status_id"], "/api/v1/articles")):
+    for status_id, where, french in ((event["id"], "/api/v1/events", "cet événement"),
+                                     (article["status_id"], "/api/v1/articles", "cet article")):
         r = world.client.put(f"/api/v1/statuses/{status_id}", headers=alice.headers,
                              json={"status": "écrasé"})
         assert r.status_code == 422 and where in r.json()["error"], r.text
+        assert french in r.json()["error"], r.text  # Alice reads French, all of it
     assert "Réunion" in ok(world.get(alice, f"/api/v1/statuses/{event['id']}"))["content"]
+
+
+def test_a_suspended_members_calendar_feed_stops(world: ApiWorld,
+                                                 people: dict[str, Member]) -> None:
+    """The secret feed URL is a member's key like a token: suspension ends it (their
+    sessions and tokens already end), and reinstatement brings it back."""
+    alice = people["alice"]
+    fay = world.member("fay")
+    world.follow(fay, alice)
+    new_event(world, alice, title="Dîner discret", visibility="private")
+    path = ok(world.post_json(fay, "/api/v1/events/feed_token"))["url"].replace(
+        world.settings.base_url, "")
+    assert "Dîner discret" in world.client.get(path).text
+    with world.session() as s:
+        s.get(Actor, fay.actor_id).suspended_at = datetime.now(UTC)
+        s.scalar(select(User).where(User.id == fay.user_id)).disabled = True
+    gone = world.client.get(path)
+    assert gone.status_code == 404 and "Dîner discret" not in gone.text
+    with world.session() as s:
+        s.get(Actor, fay.actor_id).suspended_at = None
+        s.scalar(select(User).where(User.id == fay.user_id)).disabled = False
+    assert "Dîner discret" in world.client.get(path).text
+
+
+def _deliveries_of_last_update(world: ApiWorld, object_uri: str) -> set[str]:
+    from fedi.models import Delivery
+
+    with world.session() as s:
+        update = s.scalar(select(OutboxActivity).where(
+            OutboxActivity.type == "Update", OutboxActivity.object_uri == object_uri)
+            .order_by(OutboxActivity.id.desc()).limit(1))
+        assert update is not None
+        return set(s.scalars(select(Delivery.inbox_url).where(
+            Delivery.activity_id == update.id)))
+
+
+def test_event_updates_reach_only_participants_still_in_the_audience(
+        world: ApiWorld, people: dict[str, Member]) -> None:
+    """A remote participant gets the event's Updates while they may see it; once their
+    follow of the organiser ends, a followers-only event's new text no longer goes to them."""
+    from sqlalchemy import delete
+
+    from fedi.models import Follow
+
+    alice = people["alice"]
+    guest = world.remote("invitee")
+    guest_inbox = f"https://{LINKED}/users/invitee/inbox"
+    with world.session() as s:
+        s.get(Actor, guest).shared_inbox = None  # its own inbox: deliveries to it are its own
+    world.follow(guest, alice)
+    event = new_event(world, alice, title="Soirée des abonnés", visibility="private")
+    run(world, guest, {"id": f"https://{LINKED}/users/invitee/joins/1", "type": "Join",
+                       "actor": f"https://{LINKED}/users/invitee", "object": event["uri"]})
+    with world.session() as s:
+        assert s.scalar(select(EventParticipant.state).where(
+            EventParticipant.event_id == int(event["id"]),
+            EventParticipant.actor_id == guest)) == "accepted"
+    ok(world.client.put(f"/api/v1/events/{event['id']}", headers=alice.headers,
+                        json={"description": "Code de la porte : 1234"}))
+    assert guest_inbox in _deliveries_of_last_update(world, event["uri"])
+    with world.session() as s:  # the guest unfollows (or alice removes them)
+        s.execute(delete(Follow).where(Follow.follower_id == guest,
+                                       Follow.followee_id == alice.actor_id))
+    ok(world.client.put(f"/api/v1/events/{event['id']}", headers=alice.headers,
+                        json={"description": "Nouveau code : 5678"}))
+    assert guest_inbox not in _deliveries_of_last_update(world, event["uri"])

@@ -321,3 +321,27 @@ def test_remote_edit_replaces_attachments(world: ApiWorld) -> None:
         rows = s.scalars(select(MediaAttachment).where(MediaAttachment.status_id == sid)).all()
         assert [m.remote_url for m in rows] == ["https://x.test/2.png"]
         assert s.get(MediaAttachment, first).status_id is None
+
+
+def test_a_suspended_members_photos_are_no_longer_served(world: ApiWorld) -> None:
+    """Suspension hides a member's posts; their photos too, even to a caller holding the
+    URL (the capability), and they come back with the member."""
+    from fedi.db import utcnow
+    from fedi.models import Actor, User
+
+    sam, follower = world.member("sam"), world.member("f")
+    world.follow(follower, sam)
+    media_id = ok(upload(world, sam, png(), name="p.png", mime="image/png"))["id"]
+    status = ok(world.post_form(sam, "/api/v1/statuses", {
+        "status": "Ma vitrine", "visibility": "private", "media_ids[]": [media_id]}))
+    url = status["media_attachments"][0]["url"]
+    assert fetch(world, url).status_code == fetch(world, url, follower).status_code == 200
+    with world.session() as s:
+        s.get(Actor, sam.actor_id).suspended_at = utcnow()
+        s.scalar(select(User).where(User.id == sam.user_id)).disabled = True
+    assert fetch(world, url, follower).status_code == 404
+    assert fetch(world, url).status_code == 404
+    with world.session() as s:
+        s.get(Actor, sam.actor_id).suspended_at = None
+        s.scalar(select(User).where(User.id == sam.user_id)).disabled = False
+    assert fetch(world, url).status_code == 200

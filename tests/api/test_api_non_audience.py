@@ -188,3 +188,33 @@ def test_context__descendants_leave_out_hidden_replies(world: ApiWorld, scene: S
     assert ok(world.get(scene.carol, f"/api/v1/statuses/{sid}"))["replies_count"] == 0
     for_dave = ok(world.get(scene.dave, f"/api/v1/statuses/{sid}/context"))
     assert [s["id"] for s in for_dave["descendants"]] == [scene.posts["dm_reply"]]
+
+
+def test_conversations__leave_out_a_suspended_members_messages(world: ApiWorld,
+                                                                scene: Scene) -> None:
+    """A suspended member's posts are hidden everywhere: their direct messages too, in the
+    conversations of the people they wrote to (the same rule as the timelines)."""
+    from sqlalchemy import select
+
+    from fedi.db import utcnow
+    from fedi.models import Actor, User
+
+    sam = world.member("sam")
+    post_id = ok(world.post_json(sam, "/api/v1/statuses", {
+        "status": f"@{scene.dave.username} motsecret de sam", "visibility": "direct"}))["id"]
+
+    def conversation_ids() -> set[str]:
+        return {c["last_status"]["id"] for c in ok(world.get(scene.dave,
+                                                             "/api/v1/conversations"))}
+
+    assert post_id in conversation_ids()
+    with world.session() as s:
+        s.get(Actor, sam.actor_id).suspended_at = utcnow()
+        s.scalar(select(User).where(User.id == sam.user_id)).disabled = True
+    try:
+        assert world.get(scene.dave, f"/api/v1/statuses/{post_id}").status_code == 404
+        assert post_id not in conversation_ids()
+        assert "motsecret de sam" not in world.get(scene.dave, "/api/v1/conversations").text
+    finally:
+        with world.session() as s:
+            s.get(Actor, sam.actor_id).suspended_at = None

@@ -123,6 +123,10 @@ def test_authorize_page_french_first_english_too(world: ApiWorld) -> None:
     by_header = world.client.get("/oauth/authorize", params=authorize_params(app),
                                  headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Sign in and authorize" in by_header.text
+    # The header's weights count, as on the member site (fedi.i18n.negotiate), not its order.
+    weighed = world.client.get("/oauth/authorize", params=authorize_params(app),
+                               headers={"Accept-Language": "en;q=0.2, fr;q=0.9"})
+    assert "Se connecter et autoriser" in weighed.text
 
 
 def test_code_flow_with_pkce(world: ApiWorld, alice: Member) -> None:

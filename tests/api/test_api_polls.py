@@ -314,3 +314,65 @@ def test_the_end_notifies_author_and_voters(world: ApiWorld, people: dict[str, M
         assert s.scalar(select(Notification.id).where(
             Notification.type == "poll", Notification.owner_id == alice.actor_id)) is not None
     assert final["object"]["id"] == status["uri"] and "closed" in final["object"]
+
+
+def test_results_go_only_to_voters_still_in_the_audience(world: ApiWorld,
+                                                         people: dict[str, Member]) -> None:
+    """A remote voter gets the Update(Question) of a followers-only poll while following
+    its author; once the follow ends, the poll's text and counts no longer go to them."""
+    from sqlalchemy import delete
+
+    from fedi.models import Delivery, Follow
+
+    alice = people["alice"]
+    vera = world.remote("vera", LINKED)
+    vera_inbox = f"https://{LINKED}/users/vera/inbox"
+    with world.session() as s:
+        s.get(Actor, vera).shared_inbox = None  # deliveries to its own inbox are its own
+        vera_uri = s.get(Actor, vera).uri
+    world.follow(vera, alice)
+    status = poll_post(world, alice, visibility="private")
+    alice_uri = world.urls.actor(alice.username)
+    inbox(world, vera, {"id": f"{vera_uri}#votes/9/activity", "type": "Create",
+                        "actor": vera_uri, "to": [alice_uri],
+                        "object": {"id": f"{vera_uri}#votes/9", "type": "Note",
+                                   "name": "Jeudi", "inReplyTo": status["uri"],
+                                   "attributedTo": vera_uri, "to": [alice_uri]}})
+
+    def last_update_inboxes() -> set[str]:
+        with world.session() as s:
+            update = s.scalar(select(OutboxActivity.id).where(
+                OutboxActivity.type == "Update", OutboxActivity.object_uri == status["uri"])
+                .order_by(OutboxActivity.id.desc()).limit(1))
+            return set(s.scalars(select(Delivery.inbox_url).where(
+                Delivery.activity_id == update)))
+
+    assert vera_inbox in last_update_inboxes()  # the new counts after her vote
+    with world.session() as s:
+        s.execute(delete(Follow).where(Follow.follower_id == vera,
+                                       Follow.followee_id == alice.actor_id))
+    end_now(world, status["poll"]["id"])
+    assert PollCloser(world.sessions, world.ctx()).run_once() >= 1
+    assert vera_inbox not in last_update_inboxes()  # the final results
+@pytest.mark.parametrize("choice", ["²", "٣", "1²", "-1", "", "x" * 5])
+def test_a_choice_that_is_not_an_option_number_is_refused(world: ApiWorld,
+                                                           people: dict[str, Member],
+                                                           choice: str) -> None:
+    poll = poll_post(world, people["alice"], visibility="public")["poll"]
+    before = counts(world)
+    answer = world.post_form(people["bob"], f"/api/v1/polls/{poll['id']}/votes",
+                             {"choices[]": [choice]})
+    assert answer.status_code == 422, (choice, answer.text)
+    as_json = world.post_json(people["bob"], f"/api/v1/polls/{poll['id']}/votes",
+                              {"choices": [choice]})
+    assert as_json.status_code == 422, (choice, as_json.text)
+    assert counts(world) == before
+
+
+@pytest.mark.parametrize("key", ["ungrouped-²", "favourite-1-²", "favourite-²-1", "mention-x"])
+def test_a_malformed_notification_group_key_is_404(world: ApiWorld, people: dict[str, Member],
+                                                   key: str) -> None:
+    for path in (f"/api/v2/notifications/{key}", f"/api/v2/notifications/{key}/accounts"):
+        answer = world.get(people["bob"], path)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]

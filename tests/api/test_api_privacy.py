@@ -49,7 +49,7 @@ def seen_by(world: ApiWorld, who: Member, scene: dict[str, Any]) -> dict[str, se
     """The private-scene statuses that each read path shows to ``who``."""
     posts, alice = scene["posts"], scene["alice"]
     mine = set(posts.values())
-    get = lambda path, **params: ok(world.get(who, path, params=params))  # noqa: E731
+    get = lambda path, **params: ok(world.get(who, path, params=params))
     paths = {
         "home": ids(get("/api/v1/timelines/home", limit=40)),
         "local": ids(get("/api/v1/timelines/public", local="true", limit=40)),

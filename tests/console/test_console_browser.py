@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from console_world import make_application
-from site_browser import assert_accessible, log_in, screenshot
+from site_browser import assert_accessible, log_in, screenshot, screenshot_phone
 from support.hubs import HubProcess
 
 
@@ -26,12 +26,14 @@ def test_admin_approves_looks_at_the_tree_and_suspends(
     assert page.locator("h1").inner_text() == "Tableau de bord"
     assert page.locator("svg.chart[role=img] > title").count() == 1
     screenshot(page, "console-dashboard")
+    screenshot_phone(page, "console-dashboard-phone")
     assert_accessible(page, "console dashboard")
 
     page.click("nav >> text=Candidatures")
     page.wait_for_url("**/console/applications")
     assert "@sophie" in page.locator("main").inner_text()
     screenshot(page, "console-applications")
+    screenshot_phone(page, "console-applications-phone")
     assert_accessible(page, "console applications")
     page.click("button:has-text('Accepter @nina')")
     page.wait_for_url("**/console/applications?done=approved")
@@ -43,12 +45,14 @@ def test_admin_approves_looks_at_the_tree_and_suspends(
     page.wait_for_url("**/console/tree?member=nina")
     assert "@sophie" in page.locator("#h-up + ol").inner_text()
     screenshot(page, "console-tree")
+    screenshot_phone(page, "console-tree-phone")
     assert_accessible(page, "console invite tree")
 
     page.click("nav >> text=Membres")
     page.wait_for_url("**/console/members")
     assert page.locator("tbody tr").count() == 4
     screenshot(page, "console-members")
+    screenshot_phone(page, "console-members-phone")
     assert_accessible(page, "console members")
     page.click("a:has-text('@bob')")
     page.wait_for_url("**/console/members/bob")
@@ -57,9 +61,11 @@ def test_admin_approves_looks_at_the_tree_and_suspends(
     page.wait_for_url("**/console/members/bob?done=suspended")
     assert page.locator("button:has-text('Rétablir')").is_visible()
     screenshot(page, "console-member-suspended")
+    screenshot_phone(page, "console-member-suspended-phone")
     assert_accessible(page, "console member")
     page.goto(f"{hub.base}/console/audit")
     text = page.locator("main").inner_text()
     assert "member.suspend" in text and "application.approve" in text
     screenshot(page, "console-audit")
+    screenshot_phone(page, "console-audit-phone")
     assert_accessible(page, "console audit log")

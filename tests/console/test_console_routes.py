@@ -84,6 +84,8 @@ def test_roles_are_enforced_on_every_route(hub: HubProcess) -> None:
     admin_only = {(m, r.path) for r in console_table() for m in (r.methods or ())
                   if getattr(r.endpoint, ROLES_ATTRIBUTE) == ADMIN}
     assert ("POST", "/console/members/{username}/role") in admin_only
+    # Announcements are the moderator's work too (walked like every other route).
+    assert ("POST", "/console/announcements/{id}/publish") not in admin_only
     with logged_in(hub, "manon") as moderator:
         token = csrf_of(moderator.get("/settings"))
         for method, path, answer in attempts(moderator, token):

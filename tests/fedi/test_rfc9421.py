@@ -7,7 +7,7 @@ import base64
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from fedi.rfc9421 import content_digest, key_id_9421, sign_request_9421, verify_
 from fedi.signatures import Failure, Verification
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-UTC = timezone.utc
+UTC = UTC
 RSA_PRIVATE = (VECTORS / "test-key-rsa.key").read_text()
 RSA_PUBLIC = (VECTORS / "test-key-rsa.pem").read_text()
 OTHER_PUBLIC = public_pem_from_private(generate_private_key_pem())

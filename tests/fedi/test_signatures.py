@@ -7,7 +7,7 @@ import base64
 import hashlib
 import random
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpsig
@@ -34,7 +34,7 @@ from fedi.signatures import (
 )
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-UTC = timezone.utc
+UTC = UTC
 
 # --- draft-cavage Appendix C -------------------------------------------------------------
 
@@ -464,7 +464,7 @@ def test_digest_with_several_algorithms_and_any_case(digest: str) -> None:
         ("SHA-256=" + base64.b64encode(hashlib.sha256(b"x").digest()).decode(), "computed"),
         ("garbage", "no SHA-256"),
         (
-            "SHA-256=" + "abc".encode().hex(),  # the docs' wrong hex example
+            "SHA-256=" + b"abc".hex(),  # the docs' wrong hex example
             "base64",
         ),
     ],

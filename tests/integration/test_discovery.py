@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from support.hubs import HubProcess
 
 AP = "application/activity+json"
@@ -124,7 +123,7 @@ def test_non_ascii_header_value__4xx(hub: HubProcess) -> None:
     """A signature header carrying non-ASCII bytes is refused with a 4xx, not a crash."""
     raw = (f"GET /users/alice HTTP/1.1\r\nHost: {hub.domain}\r\nAccept: {AP}\r\n"
            'Signature: keyId="https://stranger.example/é#k",signature="AAAA"\r\n'
-           "Connection: close\r\n\r\n").encode("utf-8")
+           "Connection: close\r\n\r\n").encode()
     with socket.create_connection((hub.host, hub.port), timeout=5) as sock:
         sock.sendall(raw)
         data = sock.recv(4096)

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
+from support.hubs import HubProcess, wait_for
+from support.world import actor, hub_session, query
 
 from fedi.models import Delivery, Follow, Notification, OutboxActivity, Status, TimelineEntry
 from fedi.services.posting import Draft, create_status, delete_status, edit_status
 from fedi.services.relationships import accept_follow, follow
 from fedi.services.visibility import can_see
-from support.hubs import HubProcess, wait_for
-from support.world import actor, hub_session, query
 
 
 def link(a: HubProcess, b: HubProcess) -> None:

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from support.hubs import free_port, wait_for
 
 

@@ -25,6 +25,7 @@ from support.hostile import (
 )
 from support.world import actor, hub_session
 
+from fedi.services.polls import PollSpec
 from fedi.services.posting import Draft, create_status
 
 
@@ -59,6 +60,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
                     text="Pour le quartier", visibility="neighbourhood")).uri
                 posts["hub"] = create_status(s, ctx, author, Draft(
                     text=f"Pour le hub @dmtarget@{evil.domain}", visibility="hub")).uri
+                posts["question"] = create_status(s, ctx, author, Draft(
+                    text="Sondage des abonnés", poll=PollSpec(options=("Oui", "Non"),
+                                                              expires_in=86400))).uri
             yield SimpleNamespace(hub=hub, evil=evil, unlisted=unlisted, fan=fan,
                                   stranger=stranger, pending=pending, dm_target=dm_target,
                                   instance=instance, outsider=outsider, posts=posts, bob=bob)
@@ -103,6 +107,16 @@ def test_followers_only__404_to_everyone_else(world: SimpleNamespace, who: str) 
         assert (response.status_code, response.json()) == (missing.status_code, missing.json())
 
 
+def test_followers_only_poll__a_question_only_for_followers(world: SimpleNamespace) -> None:
+    """A poll is a Question (with its counts): served to a follower, 404 to anyone else."""
+    shown = get(world, world.posts["question"], world.fan)
+    assert shown.status_code == 200 and shown.json()["type"] == "Question", shown.text
+    for who in (world.stranger, world.pending, world.instance, world.dm_target):
+        response = get(world, world.posts["question"], who)
+        assert response.status_code == 404, response.text
+        assert "Sondage" not in response.text and "Oui" not in response.text
+
+
 def test_direct__only_to_the_mentioned(world: SimpleNamespace) -> None:
     assert get(world, world.posts["direct"], world.dm_target).status_code == 200
     for who in (world.fan, world.stranger, world.instance):
@@ -134,7 +148,7 @@ def test_neighbourhood__served_to_linked_actor(world: SimpleNamespace) -> None:
     ("stranger", {"neighbourhood"}),
     ("instance", {"neighbourhood"}),
     ("pending", {"neighbourhood"}),
-    ("fan", {"neighbourhood", "followers"}),
+    ("fan", {"neighbourhood", "followers", "question"}),
     ("dm_target", {"neighbourhood", "direct"}),
 ])
 def test_outbox__lists_only_what_the_requester_may_see(world: SimpleNamespace, who: str,

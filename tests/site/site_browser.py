@@ -43,6 +43,26 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot_phone(page: Any, name: str) -> Path:
+    """Save the page at phone width (390×844) to tests/site/screenshots/<name>.png, check
+    that nothing makes the page scroll sideways (a wide table scrolls in its own box), and
+    give the window its size back."""
+    before = page.viewport_size
+    page.set_viewport_size(PHONE)
+    try:
+        path = screenshot(page, name)
+        wider = page.evaluate("() => document.documentElement.scrollWidth"
+                              " - document.documentElement.clientWidth")
+        assert wider <= 0, f"{name}: the page is {wider} px wider than a phone's screen"
+    finally:
+        if before:
+            page.set_viewport_size(before)
+    return path
+
+
 def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
                    ) -> list[dict[str, Any]]:
     """Run axe-core on the page; the violations of the given impacts."""

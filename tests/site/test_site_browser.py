@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from site_browser import assert_accessible, log_in, screenshot
+from site_browser import assert_accessible, log_in, screenshot, screenshot_phone
 from support.hubs import HubProcess, free_port, wait_for
 
 
@@ -31,6 +31,7 @@ def test_login_settings_logout_in_a_browser(hub: HubProcess, browser_page: Any) 
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.locator("h1").inner_text().startswith("Connexion")
     screenshot(page, "login")
+    screenshot_phone(page, "login-phone")
     assert_accessible(page, "login")
     page.fill("#login", "alice")
     page.fill("#password", "wrong password")
@@ -44,9 +45,7 @@ def test_login_settings_logout_in_a_browser(hub: HubProcess, browser_page: Any) 
     screenshot(page, "settings")
     assert_accessible(page, "settings")
     # phone layout: same page, nothing hidden
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, "settings-phone")
-    page.set_viewport_size({"width": 1200, "height": 900})
+    screenshot_phone(page, "settings-phone")
     # change language to English, then back
     page.select_option("#lang", "en")
     page.click("form[action='/settings/language'] button")

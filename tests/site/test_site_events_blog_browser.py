@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from site_browser import assert_accessible, log_in, screenshot
+from site_browser import assert_accessible, log_in, screenshot, screenshot_phone
 from support.hubs import HubProcess
 
 pytestmark = pytest.mark.multihub
@@ -36,6 +36,7 @@ def test_events_and_blog_in_a_browser(make_hub: Callable[..., HubProcess],
     alice.fill("#capacity", "20")
     alice.select_option("#audience", "hub")
     screenshot(alice, "events-editor")
+    screenshot_phone(alice, "events-editor-phone")
     alice.click("#event-form button[type=submit]")
     alice.wait_for_load_state()
     assert "/events/" in alice.url
@@ -48,6 +49,7 @@ def test_events_and_blog_in_a_browser(make_hub: Callable[..., HubProcess],
     log_in(bob, hub.base, "bob", hub.passwords["bob"], "/events")
     assert "Apéro des voisins" in bob.locator("main").inner_text()
     screenshot(bob, "events-list")
+    screenshot_phone(bob, "events-list-phone")
     assert_accessible(bob, "events list")
     bob.get_by_role("link", name="Apéro des voisins").click()
     bob.get_by_role("button", name="J’y vais").click()
@@ -55,16 +57,19 @@ def test_events_and_blog_in_a_browser(make_hub: Callable[..., HubProcess],
     assert bob.get_by_role("button", name="J’y vais").get_attribute("aria-pressed") == "true"
     assert "19 places restantes" in bob.locator("main").inner_text()
     screenshot(bob, "events-event")
+    screenshot_phone(bob, "events-event-phone")
     assert_accessible(bob, "event page")
     bob.goto(hub.base + "/events?month=2030-06")
     assert "Apéro des voisins" in bob.locator("table").inner_text()
     screenshot(bob, "events-month")
+    screenshot_phone(bob, "events-month-phone")
     assert_accessible(bob, "month grid")
 
     alice.goto(event_url)
     assert "participe" in alice.locator("#participants").locator("..").inner_text()
     assert "bob" in alice.locator("main").inner_text()
     screenshot(alice, "events-organiser")
+    screenshot_phone(alice, "events-organiser-phone")
 
     # The blog: write, preview, publish; Bob reads it.
     alice.get_by_role("link", name="Blog").click()
@@ -76,6 +81,7 @@ def test_events_and_blog_in_a_browser(make_hub: Callable[..., HubProcess],
     alice.wait_for_load_state()
     assert alice.locator(".preview em").inner_text() == "fraises"
     screenshot(alice, "blog-preview")
+    screenshot_phone(alice, "blog-preview-phone")
     alice.get_by_role("button", name="Publier").click()
     alice.wait_for_load_state()
     article_url = alice.url
@@ -83,6 +89,7 @@ def test_events_and_blog_in_a_browser(make_hub: Callable[..., HubProcess],
     bob.goto(article_url)
     assert bob.locator("h1").inner_text() == "Le marché d'Aligre"
     screenshot(bob, "blog-article")
+    screenshot_phone(bob, "blog-article-phone")
     assert_accessible(bob, "article page")
     bob.goto(hub.base + "/@alice/articles")
     assert "Le marché d'Aligre" in bob.locator("main").inner_text()

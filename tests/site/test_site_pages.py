@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from apiworld import DOMAIN, ApiWorld, Member, ok
 
-from fedi.models import Actor, Sponsorship, Status, User
+from fedi.models import Actor, Invite, Sponsorship, Status, User
+from fedi.services.accounts import check_password
 from fedi.services.hub_settings import set_setting
+from fedi.services.passwords import PasswordWork
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -282,3 +284,60 @@ def test_follow_request_from_card_to_answer(world: ApiWorld, people: dict[str, A
     assert d.post(f"/@{carol.username}/unfollow", {}).status_code == 303
     assert ok(world.get(dave, "/api/v1/accounts/relationships",
                         params={"id[]": carol.id}))[0]["following"] is False
+
+
+# "²" and "٣" pass str.isdigit() but not int(): every id, page and count the pages read
+# from a path, a query or a form answers 404 or 400 (or the form again), never a 500.
+ODD_DIGITS = ("²", "٣", "1²")
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS)
+@pytest.mark.parametrize(("method", "path", "expected"), [
+    ("GET", "/hub?max_id={}", 400), ("GET", "/neighbourhood?max_id={}", 400),
+    ("GET", "/notifications?max_id={}", 400), ("GET", "/directory?offset={}", 400),
+    ("GET", "/events?month=2026-{}", 400), ("GET", "/events/{}", 404),
+    ("GET", "/events/{}/edit", 404), ("GET", "/articles/{}/edit", 404),
+    ("GET", "/posts/{}/edit", 404), ("GET", "/messages/{}", 404),
+    ("GET", "/@alice/{}", 404), ("POST", "/posts/{}/delete", 404),
+    ("POST", "/posts/{}/favourite", 404), ("POST", "/events/{}/cancel", 404),
+    ("POST", "/settings/apps/{}/revoke", 404),
+    ("POST", "/notifications/requests/{}/accept", 404),
+])
+def test_non_ascii_digits_are_not_ids(people: dict[str, Any], method: str, path: str,
+                                      expected: int, odd: str) -> None:
+    browser = people["b"]["alice"]
+    url = path.format(odd)
+    answer = browser.get(url) if method == "GET" else browser.post(url, {})
+    assert answer.status_code == expected, (url, answer.status_code)
+    assert "text/html" in answer.headers["content-type"]
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS)
+def test_invitation_counts_in_non_ascii_digits_are_refused(world: ApiWorld,
+                                                          people: dict[str, Any],
+                                                          odd: str) -> None:
+    with world.session() as s:
+        before = s.scalar(select(func.count()).select_from(Invite))
+    for form in ({"uses": odd, "days": "14"}, {"uses": "1", "days": odd}):
+        answer = people["b"]["alice"].post("/invitations", form)
+        assert answer.status_code == 422 and "Choisissez" in answer.text, form
+    with world.session() as s:
+        assert s.scalar(select(func.count()).select_from(Invite)) == before
+def test_password_change_waits_in_the_hubs_password_queue(world: ApiWorld) -> None:
+    """The settings' password change goes through the same bounded argon2 queue as logins
+    (fedi/services/passwords.py): when it is full the member is asked to retry, nothing
+    changes."""
+    member = world.member("pw")
+    browser = Browser(world, member)
+    extras = world.app.state.hub.extras
+    queue = extras.get("password_work")
+    extras["password_work"] = PasswordWork(concurrency=1, max_waiting=0)  # always full
+    try:
+        busy = browser.post("/settings/password", {
+            "current": member.password, "new": "a-new-password", "confirm": "a-new-password"},
+            token_from="/settings")
+    finally:
+        extras["password_work"] = queue
+    assert busy.status_code == 503 and "Le hub est très sollicité" in busy.text
+    with world.session() as s:
+        assert check_password(s.get(User, member.user_id).password_hash, member.password)

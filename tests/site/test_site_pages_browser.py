@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from neighbourhood.neighbourhood_world import set_profile
-from site_browser import assert_accessible, log_in, screenshot
+from site_browser import assert_accessible, log_in, screenshot, screenshot_phone
 from sqlalchemy import select
 from support.hubs import HubProcess, wait_for
 from support.world import query
@@ -98,6 +98,7 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     assert "Atelier ouvert samedi" in card.inner_text() and "Abonnés" in card.inner_text()
     assert card.locator("button", has_text="Partager").count() == 0  # never widened
     screenshot(page, "pages-home")
+    screenshot_phone(page, "pages-home-phone")
     assert_accessible(page, "home")
 
     # The neighbourhood timeline shows Béa's post once the linked hub delivered it.
@@ -119,6 +120,7 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     page.wait_for_load_state()
     assert "Bob, au 12 rue Oberkampf" in page.locator(".thread-after").inner_text()
     screenshot(page, "pages-thread")
+    screenshot_phone(page, "pages-thread-phone")
     assert_accessible(page, "thread")
 
     # Béa's profile card, from the linked hub.
@@ -146,6 +148,7 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     assert "Bob Durand" in results and "Alice Martin" not in results
     assert "Plombier·ère" in results and "Bob Plomberie" in results
     screenshot(page, "pages-directory")
+    screenshot_phone(page, "pages-directory-phone")
     assert_accessible(page, "directory")
 
     # Bob's profile card: trade label, follow request.
@@ -167,6 +170,7 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     assert "territoire" in page.locator("[role=alert]").inner_text()
     assert page.locator("#p-postal").get_attribute("aria-invalid") == "true"
     screenshot(page, "pages-profile-edit")
+    screenshot_phone(page, "pages-profile-edit-phone")
     assert_accessible(page, "profile editor")
 
     # An invitation link.
@@ -178,7 +182,12 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     assert link.startswith(onze.base + "/invite/")
     assert "Pour Chloé" in page.locator("table").inner_text()
     screenshot(page, "pages-invitations")
+    screenshot_phone(page, "pages-invitations-phone")
     assert_accessible(page, "invitations")
+
+    # A direct message to Bob, read on his phone below.
+    page.goto(onze.base + "/")
+    publish(page, "@bob tu passes à l'atelier jeudi ?", "direct")
 
     # English, then log out: the session is over.
     page.goto(onze.base + "/settings")
@@ -211,4 +220,8 @@ def test_a_member_day_on_the_site(hubs: tuple[HubProcess, HubProcess], browser: 
     main = bob.locator("main").inner_text()
     assert "vous suit" in main and "Atelier ouvert samedi" not in main
     screenshot(bob, "pages-profile-phone")
+    bob.goto(onze.base + "/messages")
+    assert "tu passes à l'atelier jeudi" in bob.locator("main").inner_text()
+    screenshot(bob, "pages-messages-phone")
+    assert_accessible(bob, "messages")
     bob_context.close()

@@ -188,3 +188,48 @@ def test_members_of_unlinked_hubs_have_no_card(world: ApiWorld, scene: dict[str,
     assert bob.get(f"/@lointain@{FAR}").status_code == 404
     assert bob.get(f"/@remi@{LINKED}").status_code == 200
     assert bob.get("/@nobody").status_code == 404
+
+
+def test_a_suspended_members_messages_leave_the_pages(world: ApiWorld,
+                                                      scene: dict[str, Any]) -> None:
+    """Suspended members' posts are hidden: their direct messages too, on /messages."""
+    from sqlalchemy import select
+
+    from fedi.db import utcnow
+    from fedi.models import Actor, User
+
+    sam, dave = world.member("sam"), scene["dave"]
+    sid = str(world.post(sam, f"@{dave.username} secretword de sam", "direct"))
+    client: TestClient = scene["clients"]["dave"]
+    assert sid in set(re.findall(r'href="/messages/(\d+)"', client.get("/messages").text))
+    with world.session() as s:
+        s.get(Actor, sam.actor_id).suspended_at = utcnow()
+        s.scalar(select(User).where(User.id == sam.user_id)).disabled = True
+    try:
+        assert "secretword de sam" not in client.get("/messages").text
+        assert client.get(f"/messages/{sid}").status_code == 404
+    finally:
+        with world.session() as s:
+            s.get(Actor, sam.actor_id).suspended_at = None
+
+
+def test_console_dashboard_names_only_an_event_its_reader_may_see(
+        world: ApiWorld, scene: dict[str, Any]) -> None:
+    """The dashboard's « next meetup » is an event title: a staff member outside a
+    followers-only event's audience does not get it there either."""
+    from datetime import UTC, datetime, timedelta
+
+    alice, ada = scene["alice"], world.member("ada", role="admin")
+    soon = datetime.now(UTC) + timedelta(hours=2)
+
+    def event(title: str, visibility: str, hours: int) -> None:
+        ok(world.post_json(alice, "/api/v1/events", {
+            "title": title, "visibility": visibility,
+            "start_time": (soon + timedelta(hours=hours)).isoformat()}))
+
+    event("Dîner secretword des abonnés", "private", 0)
+    event("Café des voisins", "unlisted", 1)
+    page = browser(world, ada).get("/console")
+    assert page.status_code == 200, page.text[:500]
+    assert "secretword" not in page.text
+    assert "Café des voisins" in page.text
