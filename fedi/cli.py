@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fedi import cli_language
+from fedi import cli_federation, cli_language
 from fedi.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
@@ -742,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key")
     p.add_argument("value")
     p.set_defaults(func=cmd_settings)
+    cli_federation.add_parsers(sub)
     return parser
 
 

@@ -15,6 +15,8 @@ from fedi.console import (
     members,
 )
 from fedi.console import reports as report_pages
+from fedi.console.deliveries import routes as delivery_routes
+from fedi.console.domains import routes as domain_routes
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
@@ -27,4 +29,6 @@ routes = guard_routes([
     *announcements.routes,
     *legal.routes,
     *report_pages.routes,
+    *domain_routes,
+    *delivery_routes,
 ])

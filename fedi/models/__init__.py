@@ -71,3 +71,6 @@ __all__ += ["DataExport"]
 from fedi.models.move import MovedFollower
 
 __all__ += ["MovedFollower"]
+from fedi.models.domain_policy import DomainPolicy
+
+__all__ += ["DomainPolicy"]
