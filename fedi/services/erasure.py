@@ -18,7 +18,7 @@ until every hub has it), the user row without email or password, the invite-tree
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from fedi.models import (
     Block,
     CalendarToken,
     ConversationState,
+    DataExport,
     DirectoryListing,
     Event,
     EventParticipant,
@@ -120,6 +121,7 @@ def request_deletion(session: Session, ctx: PublishContext, by: By, user: User, 
                                              OAuthToken.revoked_at.is_(None))
                     .values(revoked_at=now))
     _delete_activity(session, ctx, actor)
+    _end_exports(session, user.id)
     days = grace_days(session)
     row = AccountDeletion(user_id=user.id, username=actor.username, requested_by=by.username,
                           requested_at=now, erase_after=now + timedelta(days=days))
@@ -130,6 +132,17 @@ def request_deletion(session: Session, ctx: PublishContext, by: By, user: User, 
     if days == 0:
         erase_account(session, row, now=now)
     return row
+
+
+def _end_exports(session: Session, user_id: int) -> None:
+    """The member's data archives: their links stop working now, a pending one is never
+    built, and the export job's next expiry pass removes the files of ready ones."""
+    session.execute(update(DataExport).where(DataExport.user_id == user_id,
+                                             DataExport.state == "pending")
+                    .values(state="expired", token_hash=None))
+    session.execute(update(DataExport).where(DataExport.user_id == user_id,
+                                             DataExport.state == "ready")
+                    .values(token_hash=None, created_at=datetime(2000, 1, 1, tzinfo=UTC)))
 
 
 def erase_due(session: Session, now: datetime, *, limit: int = 20) -> int:
