@@ -126,6 +126,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append(start_poll_closer(hub, ctx))
     tasks.append(start_event_reminders(hub))
     tasks.append(start_export_builder(hub))
+    tasks.append(start_privacy_job(hub))
     mail = start_mail_sender(hub)
     if mail is not None:
         tasks.append(mail)
@@ -173,6 +174,18 @@ def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
     job.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(job.run_forever(stop), name="event-reminders"), stop
+
+
+def start_privacy_job(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Erasure of deleted accounts after their grace period, and the 30-day retention of
+    login records (fedi/services/privacy_job.py)."""
+    from fedi.api.media import media_of
+    from fedi.services.privacy_job import PrivacyJob
+
+    job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete)
+    hub.extras["privacy_job"] = job
+    stop = asyncio.Event()
+    return asyncio.create_task(job.run_forever(stop), name="privacy-job"), stop
 
 
 def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:

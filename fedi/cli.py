@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fedi import cli_language
+from fedi import cli_federation, cli_language
 from fedi.config import (
     DEFAULT_CONFIG_PATH,
     ConfigError,
@@ -196,7 +196,7 @@ def cmd_users_totp_off(args: argparse.Namespace) -> int:
 
 
 def cmd_users_manage(args: argparse.Namespace) -> int:
-    """``voisins users list|suspend|reinstate|role``: the console's services, for scripts
+    """``voisins users list|suspend|reinstate|delete|role``: the console's services, for scripts
     (every change goes to the audit log as made on the command line)."""
     from fedi.i18n import translate
     from fedi.services import audit, membership
@@ -220,6 +220,22 @@ def cmd_users_manage(args: argparse.Namespace) -> int:
                 ctx = _cli_context(settings, sessions)
                 membership.suspend(session, ctx, by, args.username, args.reason or "")
                 print(translate(lang, "@%(name)s is suspended") % {"name": args.username})
+            elif args.action == "delete":
+                from fedi.services.erasure import request_deletion
+
+                user, actor = membership.find_member(session, args.username)
+                row = request_deletion(session, _cli_context(settings, sessions), by, user,
+                                       actor)
+                if args.reason:
+                    audit.record(session, by.username, by.role, "member.delete.reason",
+                                 f"@{actor.username}", {"reason": args.reason[:2000]})
+                if row.erased_at is not None:
+                    print(translate(lang, "@%(name)s is deleted; their data is erased")
+                          % {"name": actor.username})
+                else:
+                    print(translate(lang, "@%(name)s is deleted; their data will be erased on "
+                                          "%(date)s") % {"name": actor.username,
+                                                         "date": row.erase_after.date().isoformat()})
             elif args.action == "reinstate":
                 membership.reinstate(session, _cli_context(settings, sessions), by,
                                      args.username)
@@ -629,6 +645,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--reason", help="why (kept in the audit log)")
     p.set_defaults(func=cmd_users_manage)
+    p = users.add_parser("delete", help="delete a member's account (Delete sent, data erased "
+                         "after the grace period, username reserved)")
+    p.add_argument("username")
+    p.add_argument("--reason", help="why (kept in the audit log)")
+    p.set_defaults(func=cmd_users_manage)
     p = users.add_parser("reinstate", help="lift a member's suspension")
     p.add_argument("username")
     p.set_defaults(func=cmd_users_manage)
@@ -636,6 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
     p.set_defaults(func=cmd_users_manage)
+
+    from fedi.cli_reports import add_reports_parser
+
+    add_reports_parser(sub)
 
     nb = sub.add_parser("neighbours", help="linked hubs").add_subparsers(dest="action", required=True)
     for action, text in (("add", "link with a hub (or approve its request)"),
@@ -717,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key")
     p.add_argument("value")
     p.set_defaults(func=cmd_settings)
+    cli_federation.add_parsers(sub)
     return parser
 
 

@@ -17,6 +17,10 @@ to or fetch from this hub, and only those are ever contacted. The link protocol
   A hub that only asked us (``pending``) gets 403 until an admin says yes.
 - ``may_contact``: who we may send to: the above, plus a hub we just unlinked or refused
   while our Undo or Reject to it is still queued (it gets the news, nothing else).
+- ``is_blocked``: a domain an admin blocked (``DomainPolicy``, console or ``voisins domains
+  block``). A block wins over everything above, the config files included: nothing is
+  sent to it, fetched from it, or accepted from it. Domains an admin allowed there
+  (``voisins domains allow``) count as ``federation.allowed``.
 
 Answers are cached for ``ttl`` seconds; a negative answer is checked against the database
 for that one domain, so a link made by another process (the CLI) is seen at once, and a
@@ -33,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import Settings
 from fedi.db import reading
-from fedi.models import Actor, Delivery, Neighbour, OutboxActivity
+from fedi.models import Actor, Delivery, DomainPolicy, Neighbour, OutboxActivity
 
 # Neighbour.state values that let a hub exchange signed requests with us.
 REACHABLE_STATES = ("requested", "linked")
@@ -45,6 +49,8 @@ ENDED_STATES = ("unlinked", "refused", "rejected")
 class _Snapshot:
     linked: frozenset[str]
     reachable: frozenset[str]
+    servers: frozenset[str] = frozenset()  # allowed servers (config and admins), not blocked
+    blocked: frozenset[str] = frozenset()
 
 
 def _farewell_pending(domain: str | None = None):  # type: ignore[no-untyped-def]
@@ -79,14 +85,18 @@ class Peers:
     def _load(self) -> _Snapshot:
         with self.sessions() as session:
             rows = session.execute(select(Neighbour.domain, Neighbour.state)).all()
+            policies = session.execute(select(DomainPolicy.domain, DomainPolicy.policy)).all()
+        blocked = {domain for domain, policy in policies if policy == "block"}
+        servers = (set(self.settings.allowed) | {d for d, p in policies if p == "allow"}) - blocked
         linked = set(self.settings.neighbours)
-        reachable = linked | set(self.settings.allowed)
+        reachable = linked | servers
         for domain, state in rows:
             if state == "linked":
                 linked.add(domain)
             if state in REACHABLE_STATES:
                 reachable.add(domain)
-        return _Snapshot(frozenset(linked), frozenset(reachable))
+        return _Snapshot(frozenset(linked - blocked), frozenset(reachable - blocked),
+                         frozenset(servers), frozenset(blocked))
 
     def _current(self) -> _Snapshot:
         now = time.monotonic()
@@ -103,7 +113,21 @@ class Peers:
 
     def servers(self) -> frozenset[str]:
         """The allowed servers that are not linked hubs (individual follows only)."""
-        return frozenset(self.settings.allowed) - self._current().linked
+        current = self._current()
+        return current.servers - current.linked
+
+    def is_blocked(self, domain: str) -> bool:
+        """Did an admin block this domain? Checked against the database when the cached
+        answer is no, so a block made by another process (the CLI) holds at once."""
+        domain = domain.lower()
+        if domain in self._current().blocked:
+            return True
+        with self.sessions() as session:
+            policy = session.scalar(select(DomainPolicy.policy).where(
+                DomainPolicy.domain == domain))
+        if policy == "block":
+            self.invalidate()
+        return policy == "block"
 
     def is_linked(self, domain: str) -> bool:
         domain = domain.lower()
@@ -113,10 +137,14 @@ class Peers:
         """A negative cached answer, checked against the database for this one domain."""
         with self.sessions() as session:
             state = session.scalar(select(Neighbour.state).where(Neighbour.domain == domain))
-            ok = state in REACHABLE_STATES
+            policy = session.scalar(select(DomainPolicy.policy).where(
+                DomainPolicy.domain == domain))
+            if policy == "block":
+                return False
+            ok = state in REACHABLE_STATES or policy == "allow"
             if not ok and farewell:
                 ok = bool(session.scalar(select(exists(_farewell_pending(domain)))))
-        if ok and state in REACHABLE_STATES:
+        if ok and (state in REACHABLE_STATES or policy == "allow"):
             self.invalidate()
         return ok
 

@@ -22,6 +22,12 @@ def _http_uri(value: Any, what: str) -> str:
     return value
 
 
+def _is_instance_actor(uri: str) -> bool:
+    """A hub's instance actor (``/actor`` on Voisins and Mastodon): it may send the ``Delete``
+    of one of its own members' accounts (inbox.handlers.notes checks it is a linked hub's)."""
+    return urlsplit(uri).path == "/actor"
+
+
 def check_activity(doc: Any, signer: VerifiedRequest, *, local_domain: str) -> str:
     """The activity's id if it may be stored, else RequestRejected with a reason."""
     if not isinstance(doc, dict):
@@ -56,8 +62,8 @@ def check_activity(doc: Any, signer: VerifiedRequest, *, local_domain: str) -> s
             raise RequestRejected(400, "an actor can only update itself")
     if doc["type"] == "Delete":
         target = get_id(doc.get("object"))
-        if target is not None and host_of(target) == signer.domain and not may_claim(actor,
-                                                                                    target):
+        if (target is not None and host_of(target) == signer.domain
+                and not may_claim(actor, target) and not _is_instance_actor(actor)):
             raise RequestRejected(400, "the deleted object names another actor")
     for key in ("to", "cc"):
         for uri in addressed({key: doc.get(key)}):

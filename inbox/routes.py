@@ -12,9 +12,10 @@ from starlette.routing import Route
 from fedi.models import Actor, Follow
 from fedi.services.accounts import find_local_actor
 from fedi.verification import RequestRejected, VerifiedRequest, read_json_body
-from fedi.vocab.parse import addressed, get_id
+from fedi.vocab.parse import addressed, get_id, host_of
 from fedi.web.signed import rejected, verify
 from fedi.web.state import Hub, hub_of
+from inbox.move_targets import refresh_move_target
 from inbox.policy import check_activity
 from inbox.queue import store_activity
 
@@ -28,6 +29,8 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
         targets |= addressed(obj)
         targets.add(get_id(obj.get("inReplyTo")) or "")
     targets.add(get_id(obj) or "")
+    if isinstance(obj, list):  # a Flag names an account here and its posts
+        targets.update(get_id(o) or "" for o in obj[:60])
     if isinstance(obj, dict):
         targets.add(get_id(obj.get("object")) or "")
     if any(t.startswith(local_prefix) for t in targets):
@@ -39,6 +42,11 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
                                  .where(Actor.uri == signer.actor_uri)).first()
         if sender is None:
             return False
+        target = get_id(obj) if doc.get("type") == "Delete" else None
+        if target == signer.actor_uri or (target and host_of(target) == signer.domain and (
+                session.scalar(select(Actor.id).where(Actor.uri == target,
+                                                      Actor.local.is_(False))))):
+            return True  # an account we hold a copy of is gone (fedi.services.erasure)
         # Someone here follows the sender: addressed here, however it is addressed (several
         # servers address a public post to as:Public alone, without their followers).
         if session.scalar(select(exists().where(
@@ -72,6 +80,7 @@ async def receive(request: Request) -> Response:
     if not _is_addressed_here(hub, doc, signer):
         return JSONResponse({"error": "the activity is not addressed to anyone here"},
                             status_code=422)
+    await refresh_move_target(hub.resolver, hub.peers.is_allowed, hub.settings.domain, doc)
     writer = hub.extras.get("inbox_writer")
     if writer is not None:
         await writer.store(activity_id, doc, signer.actor_uri, signer.key_id, recipient_id)

@@ -100,6 +100,10 @@ class CircuitBreaker:
         # it neither restarts nor lengthens the cooldown.
         self._evict()
 
+    def forget(self, host: str) -> None:
+        """Close the host's circuit at once: an operator asked to retry it now."""
+        self._circuits.pop(host, None)
+
     def state(self, host: str) -> State:
         """The host's circuit as last updated: "closed", "open" or "half-open"."""
         circuit = self._circuits.get(host)

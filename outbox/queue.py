@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
@@ -259,6 +259,19 @@ def requeue_dead(session: Session, ids: Iterable[int], *, now: datetime | None =
         "created_at": now,
     }
     return _update(session, and_(Delivery.id.in_(wanted), Delivery.state == "dead"), values)
+
+
+def discard_dead(session: Session, ids: Iterable[int]) -> int:
+    """Delete dead deliveries an operator gave up on; returns how many (live rows stay)."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    result = session.execute(
+        delete(Delivery)
+        .where(Delivery.id.in_(wanted), Delivery.state == "dead")
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def stats(session: Session) -> dict[str, int]:

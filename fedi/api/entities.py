@@ -28,6 +28,7 @@ from fedi.models import (
     UserSettings,
 )
 from fedi.services.media import attachments_of, profile_urls
+from fedi.services.moves import verified_move_target
 from fedi.services.timelines import count_visible_replies
 from fedi.web.state import Hub
 
@@ -101,7 +102,20 @@ class Renderer:
                     local_domain=self.domain,
                     trade_label=self.trade_labels.get(actor.trade) if actor.trade else None)
                 self._accounts[actor.id].update(pictures.get(actor.id, {}))
+        for actor in actors:
+            if actor.moved_to_uri and "moved" not in self._accounts[actor.id]:
+                self._accounts[actor.id]["moved"] = self.moved_account(actor)
         return [self._accounts[a.id] for a in actors]
+
+    def moved_account(self, actor: Actor) -> dict[str, Any] | None:
+        """Mastodon's ``moved``: the account it moved to, when that account lists it back."""
+        target = verified_move_target(self.session, actor)
+        if target is None:
+            return None
+        self._accounts[actor.id]["moved"] = None  # a move back and forth renders once
+        entity = dict(self.account(target))
+        entity.pop("moved", None)
+        return entity
 
     def account(self, actor: Actor) -> dict[str, Any]:
         return self.accounts([actor])[0]

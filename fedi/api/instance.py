@@ -12,10 +12,11 @@ from fedi.api.auth import Call, endpoint
 from fedi.api.entities import Renderer
 from fedi.api.features import provided
 from fedi.convert.model_to_api import MASTODON_VERSION, MAX_CHARACTERS
+from fedi.i18n import browser_language
 from fedi.models import Actor, Status, User
 from fedi.services import legal
+from fedi.services.domains import blocked_domains, digest
 from fedi.services.polls import poll_limits
-from fedi.web.pages import pick_language
 
 RULES = [
     ("1", "Vivre ou travailler dans le quartier. / Live or work in the neighbourhood.",
@@ -168,7 +169,7 @@ async def extended_description(call: Call) -> Any:
 async def privacy_policy(call: Call) -> Any:
     """Mastodon's PrivacyPolicy entity: the text the admins set in the console (or the
     default), as HTML, in the language the app asks for (French unless English)."""
-    lang = pick_language(call.request)
+    lang = browser_language(call.request.headers.get("accept-language"))
     policy = legal.privacy_policy(call.session)
     html = legal.policy_html(policy, lang, hub=call.hub.settings.name,
                              contact=legal.contact(call.session, call.hub.settings.domain, lang),
@@ -177,9 +178,11 @@ async def privacy_policy(call: Call) -> Any:
 
 
 async def domain_blocks(call: Call) -> Any:
-    """Servers this hub refuses: none are listed (a hub federates only with the servers its
-    operator allows)."""
-    return []
+    """Domains the admins blocked (console, ``voisins domains block``), for members only
+    (the route needs a token: Mastodon's ``show_domain_blocks = users``). A block here is
+    total, so every one is a ``suspend``; the admins' reasons are not shown."""
+    return [{"domain": row.domain, "digest": digest(row.domain), "severity": "suspend"}
+            for row in blocked_domains(call.session)]
 
 
 async def translation_languages(call: Call) -> Any:

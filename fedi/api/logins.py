@@ -20,6 +20,7 @@ from fedi.api.ratelimit import Window, limiter_of, limits
 from fedi.db import transaction
 from fedi.models import Actor, User
 from fedi.services.passwords import PasswordsBusy, password_work_of
+from fedi.services.retention import record_login
 from fedi.web.state import Hub
 
 MAX_LOGIN = 320
@@ -57,7 +58,8 @@ def find_account(session: Session, login: str) -> Account | None:
     return Account(row[0], row[1]) if row else None
 
 
-async def verify_login(hub: Hub, login: str, password: str, address: str) -> int | None:
+async def verify_login(hub: Hub, login: str, password: str, address: str, *,
+                       user_agent: str = "", kind: str = "web") -> int | None:
     """The id of the member whose login and password these are, or None.
 
     Raises ``LoginLimited`` (429) past the limits, ``LoginBusy`` (503) when the password
@@ -94,6 +96,8 @@ async def verify_login(hub: Hub, login: str, password: str, address: str) -> int
     if not verdict.ok:
         return None
     limiter.release(key)  # a success is not a failed attempt
+    with transaction(hub.write_sessions) as session:  # kept 30 days (fedi.services.retention)
+        record_login(session, account.user_id, ip=address, user_agent=user_agent, kind=kind)
     if verdict.needs_rehash:
         await rehash(hub, account, password)
     return account.user_id

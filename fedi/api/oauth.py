@@ -202,7 +202,9 @@ async def authorize_post(request: Request) -> Response:
                 return error_page(request, lang, "invalid_form")
             user_id: int | None = member.user.id
         else:
-            user_id = await verify_login(hub, login, password, client_address(request.scope))
+            user_id = await verify_login(hub, login, password, client_address(request.scope),
+                                         user_agent=request.headers.get("user-agent", ""),
+                                         kind="app")
             # The second factor, once the password is right (fedi.api.second_factor).
             outcome = check_code(hub, user_id, code) if user_id is not None else OK
             if outcome != OK:

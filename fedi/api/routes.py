@@ -35,6 +35,9 @@ def api_routes() -> list[BaseRoute]:
     from fedi.api import articles, events
 
     modules += [events, articles]
+    from fedi.api import reports
+
+    modules.insert(modules.index(stubs), reports)
     from fedi.api import lists, notification_groups, notification_requests
 
     # Before /notifications/{id}: requests and policy are fixed paths.

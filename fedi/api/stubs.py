@@ -1,6 +1,6 @@
 """Empty but valid answers, so that apps do not crash on what this hub does not do
 (filters, custom emojis, trends, suggestions, followed tags, media,
-push), plus reports and tags."""
+push), plus tags."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from starlette.routing import Route
 from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError, not_found, unprocessable
 from fedi.api.features import stub
-from fedi.convert.model_to_api import iso, tag
-from fedi.db import utcnow
-from fedi.ids import new_id
-from fedi.models import Actor, Report, Status
+from fedi.convert.model_to_api import tag
 from fedi.vocab.safety import hashtag_name
 
 # A 1×1 transparent PNG: the avatar and header of every account.
@@ -54,29 +51,6 @@ async def get_tag(call: Call) -> Any:
 def tag_id(name: str) -> str:
     """A stable numeric id for a hashtag (hashtags are names here, not rows)."""
     return str(int.from_bytes(hashlib.sha256(name.lower().encode()).digest()[:7], "big"))
-
-
-async def report(call: Call) -> Any:
-    p = call.params
-    target_id = p.id("account_id")
-    target = call.session.get(Actor, target_id) if target_id else None
-    if target is None:
-        raise unprocessable("account_id must be an account")
-    uris = []
-    for sid in p.id_list("status_ids"):
-        status = call.session.get(Status, sid)
-        if status is not None and status.actor_id == target.id:
-            uris.append(status.uri)
-    row = Report(id=new_id(), reporter_uri=call.actor.uri, target_actor_id=target.id,
-                 status_uris=uris, comment=p.str("comment", "", max_len=1000) or "",
-                 created_at=utcnow())
-    call.session.add(row)
-    call.session.flush()
-    return {"id": str(row.id), "action_taken": False, "action_taken_at": None,
-            "category": p.str("category", "other", max_len=32), "comment": row.comment,
-            "forwarded": False, "created_at": iso(row.created_at),
-            "status_ids": [str(i) for i in p.id_list("status_ids")], "rule_ids": [],
-            "target_account": call.render.account(target)}
 
 
 async def missing_png(request: Request) -> Response:
@@ -116,8 +90,6 @@ routes = [
     Route("/api/v1/tags/{name}", read(get_tag)),
     # Mastodon answers 404 for a link that is not trending; nothing trends here.
     Route("/api/v1/timelines/link", read(no_record)),
-    Route("/api/v1/reports", endpoint("write:reports")(report), methods=["POST"]),
-    Route("/api/v1/reports/", endpoint("write:reports")(report), methods=["POST"]),
     Route("/api/v1/media", endpoint("write:media")(unsupported), methods=["POST"]),
     Route("/api/v2/media", endpoint("write:media")(unsupported), methods=["POST"]),
     Route("/api/v1/media/{id}", endpoint("write:media")(no_record), methods=["GET", "PUT"]),

@@ -147,7 +147,8 @@ async def grant_password(request: Request, params: Params) -> dict[str, Any]:
     login = params.str("username", "", max_len=320) or ""
     password = params.str("password", "", max_len=2048) or ""
     try:
-        user_id = await verify_login(hub, login, password, client_address(request.scope))
+        user_id = await verify_login(hub, login, password, client_address(request.scope),
+                                     user_agent=request.headers.get("user-agent", ""), kind="app")
     except LoginLimited as exc:
         raise OAuthError(429, "rate_limited", "Too many requests", headers=exc.headers) from None
     except LoginBusy as exc:

@@ -15,14 +15,17 @@ from fedi.console.access import ADMIN, by_of, done, page, reading, require_role,
 from fedi.i18n import N_, translate
 from fedi.models import Neighbour
 from fedi.services import audit, neighbours, trades
-from fedi.services.hub_health import link_health
+from fedi.services.domains import other_servers
+from fedi.services.hub_health import domain_health, link_health
 from fedi.services.hub_settings import SPECS, SettingError, all_settings, set_setting
 from fedi.site.page import publish_ctx, read_form
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
 
 NOTICES = {"saved": N_("Your changes were saved."), "linked": N_("The link is requested."),
-           "unlinked": N_("The link is ended.")}
+           "unlinked": N_("The link is ended."), "allowed": N_("The domain is allowed."),
+           "blocked": N_("The domain is blocked."),
+           "removed": N_("The domain is neither allowed nor blocked any more.")}
 
 
 def _notice(request: Request, lang: str) -> str | None:
@@ -75,14 +78,19 @@ async def trade_rule(request: Request) -> Response:
 
 
 def _neighbours_page(request: Request, error: str | None = None, status: int = 200,
-                     domain: str = "") -> Response:
+                     domain: str = "", other: dict[str, str] | None = None) -> Response:
     lang = request_language(request)
     with reading(request) as session:
         health = {h.domain: h for h in link_health(session)}
         rows = list(session.scalars(select(Neighbour).order_by(Neighbour.domain)))
+        others = other_servers(session, hub_of(request).settings)
+        listed = {row.domain for row in rows}
+        configured = [domain_health(session, d, "linked") for d in
+                      hub_of(request).settings.neighbours if d not in listed]
     return page(request, "console/neighbours.html", {
         "nav": "neighbours", "rows": rows, "health": health, "ended": neighbours.ENDED,
-        "error": error, "domain": domain, "notice": _notice(request, lang)}, status=status)
+        "error": error, "domain": domain, "notice": _notice(request, lang),
+        "others": others, "other": other or {}, "configured": configured}, status=status)
 
 
 @require_role(*ADMIN)
@@ -101,6 +109,9 @@ async def _link_action(request: Request, action: str, raw: str) -> Response:
     if domain == hub.settings.domain:
         return _neighbours_page(request, translate(lang, "This is not a hub's domain name."),
                                 422, raw[:255])
+    if action == "link" and hub.peers.is_blocked(domain):
+        return _neighbours_page(request, translate(
+            lang, "This domain is blocked: unblock it first."), 422, domain)
     by = by_of(request)
     try:
         with writing(request) as session:

@@ -22,6 +22,7 @@ NOTICES = {
     "suspended": N_("The member is suspended."),
     "reinstated": N_("The member is reinstated."),
     "role": N_("The role was changed."),
+    "deleted": N_("The account is deleted."),
 }
 
 
@@ -30,6 +31,11 @@ def _filter(request: Request) -> MemberFilter:
     return MemberFilter(q=params.get("q", "")[:100], role=params.get("role", "")[:16],
                         status=params.get("status", "")[:16], trade=params.get("trade", "")[:128],
                         postal_code=params.get("postal_code", "")[:16])
+
+
+def _notice(request: Request, lang: str) -> str | None:
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return translate(lang, notice) if notice else None
 
 
 @require_role(*STAFF)
@@ -42,7 +48,7 @@ async def members_page(request: Request) -> Response:
     return page(request, "console/members.html", {
         "nav": "members", "rows": rows, "f": wanted, "trades": trades,
         "trade_labels": dict(trades), "roles": membership.ROLES,
-        "statuses": membership.STATUSES})
+        "statuses": membership.STATUSES, "notice": _notice(request, lang)})
 
 
 def _member_page(request: Request, username: str, error: str | None = None,

@@ -11,16 +11,24 @@ from fedi.console import (
     dashboard,
     hub_admin,
     legal,
+    member_delete,
     members,
 )
+from fedi.console import reports as report_pages
+from fedi.console.deliveries import routes as delivery_routes
+from fedi.console.domains import routes as domain_routes
 from fedi.web.csrf import guard_routes
 
 routes = guard_routes([
     *dashboard.routes,
     *members.routes,
+    *member_delete.routes,
     *applications.routes,
     *audit_log.routes,
     *hub_admin.routes,
     *announcements.routes,
     *legal.routes,
+    *report_pages.routes,
+    *domain_routes,
+    *delivery_routes,
 ])

@@ -40,6 +40,21 @@ def _url(value: Any, key: str) -> str | None:
     return url
 
 
+#: alsoKnownAs entries kept from a remote actor (Mastodon keeps every one; a few suffice).
+MAX_ALIASES = 16
+
+
+def _uri_list(value: Any, limit: int) -> list[str]:
+    """http(s) URIs from a URI, an object with an id, or a list of them; others dropped."""
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for item in items[:limit * 4]:
+        url = http_url(item.get("id") if isinstance(item, dict) else item)
+        if url is not None and url not in out:
+            out.append(url)
+    return out[:limit]
+
+
 REMOTE_TAGS = frozenset({"p", "br", "a", "span", "strong", "em", "ul", "ol", "li",
                          "blockquote", "code", "pre", "h1", "h2", "h3", "h4"})
 
@@ -135,6 +150,9 @@ def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
             name, value = item.get("name"), item.get("value")
             if isinstance(name, str) and isinstance(value, str) and len(fields) < 16:
                 fields.append({"name": name[:255], "value": sanitize_html(value[:2048])})
+    also_known_as = _uri_list(doc.get("alsoKnownAs"), MAX_ALIASES)
+    moved = doc.get("movedTo")
+    moved_to = http_url(moved.get("id") if isinstance(moved, dict) else moved)
     key = doc.get("publicKey")
     key_id: str | None = None
     pem: str | None = None
@@ -172,6 +190,10 @@ def update_actor(actor: Actor, doc: dict[str, Any]) -> Actor:
         actor.suspended_at = actor.suspended_at or utcnow()
     else:
         actor.suspended_at = None
+    # Claims until checked: a movedTo counts only where the target lists this actor back
+    # (fedi.services.moves.verified_move).
+    actor.also_known_as = also_known_as or None
+    actor.moved_to_uri = moved_to if moved_to != uri else None
     actor.raw = doc
     actor.fetched_at = utcnow()
     actor.updated_at = utcnow()

@@ -62,6 +62,10 @@ def person(actor: Actor, urls: Urls) -> dict[str, Any]:
         doc["postalCode"] = actor.postal_code
     if actor.suspended_at is not None:
         doc["suspended"] = True  # Mastodon's toot:suspended (FEDERATION.md, "Suspension")
+    if actor.also_known_as:
+        doc["alsoKnownAs"] = list(actor.also_known_as)  # FEDERATION.md, "Moving to another hub"
+    if actor.moved_to_uri:
+        doc["movedTo"] = actor.moved_to_uri
     return doc
 
 

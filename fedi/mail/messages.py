@@ -21,6 +21,7 @@ SUBJECTS = {
     "confirm": N_("Confirm your email address on %(hub)s"),
     "reset": N_("Reset your password on %(hub)s"),
     "export_ready": N_("Your archive from %(hub)s is ready"),
+    "warning": N_("A message from the moderators of %(hub)s"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 

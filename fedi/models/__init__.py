@@ -59,9 +59,18 @@ __all__ += ["MailToken", "OutgoingMail"]
 from fedi.models.lists import AccountList, AccountListEntry
 
 __all__ += ["AccountList", "AccountListEntry"]
+from fedi.models.privacy import AccountDeletion, LoginRecord
+
+__all__ += ["AccountDeletion", "LoginRecord"]
 from fedi.models.announcement import Announcement, AnnouncementDismissal
 
 __all__ += ["Announcement", "AnnouncementDismissal"]
 from fedi.models.export import DataExport
 
 __all__ += ["DataExport"]
+from fedi.models.move import MovedFollower
+
+__all__ += ["MovedFollower"]
+from fedi.models.domain_policy import DomainPolicy
+
+__all__ += ["DomainPolicy"]

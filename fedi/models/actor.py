@@ -50,6 +50,12 @@ class Actor(Base):
     # Suspended by its hub's console (local), or said so by its hub (``suspended: true``):
     # its posts are hidden from every read path (fedi.services.timelines, visibility).
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Account migration (Mastodon's Move, FEDERATION.md "Moving to another hub"): the
+    # actor URIs this account says it also is (``alsoKnownAs``), and where it moved to
+    # (``movedTo``). A remote ``movedTo`` is shown only when the target lists this actor.
+    also_known_as: Mapped[list[str] | None] = mapped_column(JSON)
+    moved_to_uri: Mapped[str | None] = mapped_column(String(2048))
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def handle(self) -> str:

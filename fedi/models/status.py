@@ -160,8 +160,21 @@ class Report(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # spam · violation · legal · other (Mastodon's categories); rule ids of /api/v1/instance.
+    category: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    rule_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    # The reporter asked that the report go to the reported member's hub; a moderator
+    # decides, and ``forwarded_at`` says when the Flag was sent.
+    forward_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The hub whose instance actor sent the Flag (None: filed by a member here).
+    origin_domain: Mapped[str | None] = mapped_column(String(255))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # dismissed · warned · removed …
 
 
 Index("ix_notifications_owner_id", Notification.owner_id, Notification.id)
 Index("ix_timeline_owner_id", TimelineEntry.owner_id, TimelineEntry.id)
 Index("ix_statuses_actor_id_id", Status.actor_id, Status.id)
+Index("ix_reports_resolved_id", Report.resolved, Report.id)

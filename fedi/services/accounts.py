@@ -50,6 +50,14 @@ def password_needs_rehash(password_hash: str) -> bool:
         return False
 
 
+def is_reserved_username(session: Session, username: str) -> bool:
+    """A username that belonged to a deleted account (fedi.services.erasure): the actor row
+    stays, marked deleted, so the name is never given to someone else."""
+    name = username.strip().lstrip("@").lower()
+    return session.scalar(select(Actor.id).where(
+        Actor.local, Actor.username == name, Actor.deleted_at.is_not(None))) is not None
+
+
 def validate_new_account(
     session: Session, username: str, email: str, password: str, role: str
 ) -> None:
@@ -64,6 +72,9 @@ def validate_new_account(
         raise AccountError("password", "password must be 8 to 1024 characters")
     if role not in ROLES:
         raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
+    if is_reserved_username(session, username):
+        raise AccountError("username", f"username {username!r} belonged to a deleted account "
+                           "and cannot be used again")
     taken = session.scalar(
         select(func.count()).select_from(Actor).where(Actor.local, Actor.username == username)
     )

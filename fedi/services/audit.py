@@ -29,11 +29,13 @@ def record(session: Session, who: str, role: str, action: str, target: str = "",
 
 
 def entries(session: Session, *, action: str | None = None, limit: int = 100,
-            before_id: int | None = None) -> list[AuditEntry]:
+            before_id: int | None = None, target: str | None = None) -> list[AuditEntry]:
     """Newest first."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)
+    if target is not None:
+        query = query.where(AuditEntry.target == target)
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(session.scalars(query))

@@ -22,6 +22,7 @@ class LinkHealth:
     last_delivered: datetime | None
     failures: int  # deliveries pending after a failed attempt, or dead
     dead: int
+    queued: int = 0  # deliveries pending (the domain's queue depth)
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,23 @@ def _count(session: Session, query: object) -> int:
     return int(session.scalar(query) or 0)  # type: ignore[call-overload]
 
 
+def domain_health(session: Session, domain: str, state: str) -> LinkHealth:
+    """The delivery health of one domain (a linked hub or any other server)."""
+    last = session.scalar(select(func.max(Delivery.sent_at)).where(
+        Delivery.domain == domain, Delivery.state == "sent"))
+    failing = _count(session, select(func.count()).select_from(Delivery).where(
+        Delivery.domain == domain, Delivery.state == "pending", Delivery.attempts > 0))
+    dead = _count(session, select(func.count()).select_from(Delivery).where(
+        Delivery.domain == domain, Delivery.state == "dead"))
+    queued = _count(session, select(func.count()).select_from(Delivery).where(
+        Delivery.domain == domain, Delivery.state == "pending"))
+    return LinkHealth(domain, state, last, failing + dead, dead, queued)
+
+
 def link_health(session: Session) -> list[LinkHealth]:
-    out = []
-    for row in session.scalars(select(Neighbour).where(Neighbour.state != "refused")
-                               .order_by(Neighbour.domain)):
-        last = session.scalar(select(func.max(Delivery.sent_at)).where(
-            Delivery.domain == row.domain, Delivery.state == "sent"))
-        failing = _count(session, select(func.count()).select_from(Delivery).where(
-            Delivery.domain == row.domain, Delivery.state == "pending", Delivery.attempts > 0))
-        dead = _count(session, select(func.count()).select_from(Delivery).where(
-            Delivery.domain == row.domain, Delivery.state == "dead"))
-        out.append(LinkHealth(row.domain, row.state, last, failing + dead, dead))
-    return out
+    return [domain_health(session, row.domain, row.state)
+            for row in session.scalars(select(Neighbour).where(Neighbour.state != "refused")
+                                       .order_by(Neighbour.domain))]
 
 
 def weekly_posts(session: Session, now: datetime) -> list[int]:

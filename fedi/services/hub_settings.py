@@ -45,6 +45,13 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
+def _days(value: Any) -> int:
+    text = str(value).strip() or "0"  # an emptied field: the default, at once
+    if not text.isdigit() or len(text) > 3 or int(text) > 365:
+        raise SettingError(f"expected a number of days from 0 to 365, got {value!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Spec:
     default: Any
@@ -78,6 +85,10 @@ SPECS: dict[str, Spec] = {
         True, _bool,
         "les membres peuvent créer des liens d'invitation (sinon seuls les admins)",
         "members may create invite links (otherwise only admins)"),
+    "deletion_grace_days": Spec(
+        0, _days,
+        "délai (jours) avant l'effacement des données d'un compte supprimé (0 : tout de suite)",
+        "days before a deleted account's data is erased (0: at once)"),
     "totp_required_for_admins": Spec(
         False, _bool,
         "les admins doivent activer la connexion en deux étapes (TOTP) pour ouvrir la console",

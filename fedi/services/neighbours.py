@@ -383,3 +383,14 @@ def retry_later(session: Session, domain: str, error: str, refresh: timedelta) -
     row.attempts += 1
     row.last_error = error[:500]
     row.due_at = utcnow() + min(timedelta(seconds=2 ** min(row.attempts, 12)), refresh)
+
+
+def end_for_block(session: Session, ctx: PublishContext, domain: str) -> bool:
+    """End the link with a hub an admin is blocking, without a word to it (nothing goes to
+    a blocked domain): like ``unlink`` but no Undo. False when there was no link."""
+    row = find_row(session, domain, lock=True)
+    if row is None or row.state in ENDED:
+        return False
+    _end(session, ctx, row, "refused")
+    row.source = "admin"
+    return True

@@ -21,7 +21,14 @@ from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, Application, Invite, TradeCategory, User
-from fedi.services.accounts import EMAIL_RE, RESERVED, USERNAME_RE, create_user, hash_password
+from fedi.services.accounts import (
+    EMAIL_RE,
+    RESERVED,
+    USERNAME_RE,
+    create_user,
+    hash_password,
+    is_reserved_username,
+)
 from fedi.services.hub_settings import get_setting
 from fedi.services.invites import InviteError, consume, record_sponsorship, usable_invite
 from fedi.services.mail_links import (
@@ -98,6 +105,12 @@ def _check_identity(session: Session, username: str, email: str, *,
         raise _err("username", "ERR_INVALID",
                    "The username must be 1 to 30 lower-case letters, digits or _ (and not a reserved word).",
                    "L'identifiant fait de 1 à 30 caractères : minuscules, chiffres ou _ (et pas un mot réservé).")
+    if is_reserved_username(session, username):
+        raise _err("username", "ERR_TAKEN",
+                   f"The username “{username}” belonged to a deleted account and cannot be "
+                   "used again.",
+                   f"L'identifiant « {username} » appartenait à un compte supprimé et ne peut "
+                   "plus être utilisé.")
     taken = session.scalar(select(func.count()).select_from(Actor).where(
         Actor.local, Actor.username == username))
     waiting = session.scalar(select(func.count()).select_from(Application).where(

@@ -22,6 +22,7 @@ from fedi.i18n import translate
 from fedi.models import Actor
 from fedi.services import relationships, timelines
 from fedi.services.accounts import find_local_actor
+from fedi.services.moves import verified_move_target
 from fedi.services.relationships import RelationshipError
 from fedi.services.trades import find_trade, label
 from fedi.site.page import back, linked, page_of, publish_ctx, read_form, reading, show
@@ -138,7 +139,10 @@ async def profile_page(request: Request) -> Response:
         out = relationships.find_follow(session, viewer.id, actor.id)
         back_row = relationships.find_follow(session, actor.id, viewer.id)
         card = card_of(session, actor, lang)
+        moved = verified_move_target(session, actor)
+        moved_to = (profile_path(moved), moved.handle) if moved is not None else None
     return show(request, "site/pages/profile.html", {
+        "moved_to": moved_to,
         "nav": "profile" if actor.id == viewer.id else "", "card": card, "posts": posts,
         "me": actor.id == viewer.id, "following": out is not None and out.state == "accepted",
         "requested": out is not None and out.state == "requested",

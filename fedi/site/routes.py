@@ -7,6 +7,7 @@ list (one line each, in any order; the app adds these routes after the API's).
 from __future__ import annotations
 
 from fedi.site import (
+    account_delete,
     announcements,
     assets,
     auth,
@@ -20,6 +21,7 @@ from fedi.site import (
     front,
     invites,
     legal,
+    migration,
     notifications,
     password,
     profile,
@@ -34,6 +36,7 @@ routes = guard_routes([
     *assets.routes,
     *auth.routes,
     *settings.routes,
+    *account_delete.routes,
     *front.routes,
     *blog.routes,  # before timeline's /@{acct}/{id}
     *events.routes,
@@ -51,4 +54,5 @@ routes = guard_routes([
     *announcements.routes,
     *data.routes,
     *legal.routes,
+    *migration.routes,
 ])

@@ -27,6 +27,8 @@ ACTOR_CONTEXT: list[object] = [
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",
         "suspended": "toot:suspended",
+        "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
         "voisins": "https://voisins.social/ns#",
         "trade": "voisins:trade",
         "businessName": "voisins:businessName",

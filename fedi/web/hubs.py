@@ -117,6 +117,8 @@ async def actor_inbox(request: Request) -> Response:
     domain = signing_domain(header_view(request.scope["headers"]))
     if domain is None or domain == hub.settings.domain or hub.peers.is_allowed(domain):
         return await inbox_routes.receive(request)
+    if hub.peers.is_blocked(domain):  # blocked by an admin: not even its /actor is fetched
+        return JSONResponse({"error": "this hub declined to link with yours"}, status_code=403)
     try:
         doc = read_json_body(body)
     except RequestRejected as exc:

@@ -6,8 +6,10 @@ from inbox.handlers import (
     hubs,  # after follows: it takes over the Follow family (see hubs.py)
     interactions,
     moderation,
+    moves,
     notes,
 )
 
 __all__ = ["follows", "hubs", "interactions", "moderation", "notes"]
 __all__ += ["events"]
+__all__ += ["moves"]

@@ -8,6 +8,8 @@ from sqlalchemy import delete, select
 
 from fedi.ids import new_id
 from fedi.models import Actor, Follow
+from fedi.services import moves
+from fedi.services.relationships import accept_follow
 from fedi.vocab.parse import get_id
 from inbox.dispatch import HandlerContext, handles, log
 from outbox.fanout import notify
@@ -27,9 +29,17 @@ def handle_follow(ctx: HandlerContext, doc: dict[str, Any]) -> None:
                                              Follow.followee_id == target.id))
     if existing is not None:
         existing.uri = doc["id"]
+        if existing.state == "requested" and moves.followed_before(s, target, ctx.actor):
+            accept_follow(s, ctx.publish, target, ctx.actor)
         return
     s.add(Follow(id=new_id(), follower_id=ctx.actor.id, followee_id=target.id, uri=doc["id"],
                  state="requested"))
+    if moves.followed_before(s, target, ctx.actor):
+        # They followed the account that moved here: approved at once (as Mastodon's
+        # MoveWorker has the old account's followers follow the new one).
+        s.flush()
+        accept_follow(s, ctx.publish, target, ctx.actor)
+        return
     notify(s, target.id, "follow_request", ctx.actor.id)
 
 

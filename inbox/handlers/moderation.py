@@ -9,8 +9,9 @@ from sqlalchemy import delete, select
 
 from fedi.convert.ap_to_model import InvalidObject, update_actor
 from fedi.ids import new_id
-from fedi.models import Actor, Block, Follow, Report
+from fedi.models import Actor, Block, Follow
 from fedi.services import mesh
+from fedi.services.reports import receive_flag
 from fedi.vocab.parse import as_list, get_id
 from fedi.vocab.safety import http_url
 from inbox.dispatch import HandlerContext, handles, log
@@ -40,14 +41,14 @@ def handle_undo_block(ctx: HandlerContext, doc: dict[str, Any]) -> None:
 
 @handles("Flag", None, "*")
 def handle_flag(ctx: HandlerContext, doc: dict[str, Any]) -> None:
-    s = ctx.session
-    objects = [o for o in (http_url(get_id(v)) for v in as_list(doc.get("object"))[:50]) if o]
-    target = s.scalar(select(Actor).where(Actor.uri.in_(objects), Actor.local))
+    """A report from another hub about one of our members (and their posts), kept for our
+    moderators and attributed to the sending hub; a Flag naming nothing of ours is dropped."""
+    objects = [o for o in (http_url(get_id(v)) for v in as_list(doc.get("object"))[:60]) if o]
     content = doc.get("content")
-    s.add(Report(id=new_id(), uri=doc["id"], reporter_uri=ctx.actor.uri,
-                 target_actor_id=target.id if target else None,
-                 status_uris=[o for o in objects if target is None or o != target.uri],
-                 comment=content[:5000] if isinstance(content, str) else ""))
+    row = receive_flag(ctx.session, ctx.actor, doc["id"], objects,
+                       content if isinstance(content, str) else "")
+    if row is None:
+        log.info("Flag %s from %s names nothing of this hub: dropped", doc["id"], ctx.actor.uri)
 
 
 @handles("Update", "Person", "Service", "Application")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -11,8 +12,8 @@ from fedi.convert.ap_to_model import sanitize_html
 from fedi.convert.question import vote_target
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, Follow, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
-from fedi.services import mesh
+from fedi.models import Actor, Mention, Status, StatusEdit, Tag, TimelineEntry, Tombstone
+from fedi.services.erasure import erase_remote_actor
 from fedi.services.media import record_remote_attachments, replace_remote_attachments
 from fedi.services.polls import (
     VoteError,
@@ -216,10 +217,12 @@ def handle_update_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     notify_boosters_of_edit(ctx.session, status)
 
 
-@handles("Delete", None, "Tombstone", *NOTE_TYPES)
+@handles("Delete", None, "Tombstone", "Person", *NOTE_TYPES)
 def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     uri = get_id(doc.get("object"))
     s = ctx.session
+    if uri is not None and uri != ctx.actor.uri and _deleted_by_its_hub(ctx, uri):
+        return
     if uri is None or host_of(uri) != ctx.actor.domain or not may_claim(ctx.actor.uri, uri):
         return  # not the sender's object: no tombstone that would swallow the real Create
     if uri == ctx.actor.uri:
@@ -236,14 +239,22 @@ def handle_delete(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         s.add(Tombstone(uri=uri, actor_uri=ctx.actor.uri))
 
 
-def delete_actor(ctx: HandlerContext) -> None:
-    """Delete(Person) signed by that person: their follows go, their statuses die."""
+def _deleted_by_its_hub(ctx: HandlerContext, uri: str) -> bool:
+    """A linked hub's instance actor deleting one of its members (signed by the hub rather
+    than by the member): erase that member here, as for their own Delete."""
     s = ctx.session
-    actor = ctx.actor
-    actor.deleted_at = utcnow()
-    mesh.drop_listing(s, actor)
-    s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.followee_id == actor.id)))
-    for status in s.scalars(select(Status).where(Status.actor_id == actor.id,
-                                                 Status.deleted_at.is_(None))):
-        status.deleted_at = utcnow()
-        s.execute(delete(TimelineEntry).where(TimelineEntry.status_id == status.id))
+    if (ctx.actor.type not in ("Application", "Service") or urlsplit(ctx.actor.uri).path
+            != "/actor" or ctx.actor.domain not in ctx.publish.linked_domains()):
+        return False
+    member = s.scalar(select(Actor).where(Actor.uri == uri, Actor.domain == ctx.actor.domain,
+                                          Actor.local.is_(False), Actor.type == "Person"))
+    if member is None:
+        return False
+    erase_remote_actor(s, member)
+    return True
+
+
+def delete_actor(ctx: HandlerContext) -> None:
+    """Delete(Person) signed by that person (their hub deleted the account): their profile,
+    posts, follows and directory listing are erased here (fedi.services.erasure)."""
+    erase_remote_actor(ctx.session, ctx.actor)

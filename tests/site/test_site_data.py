@@ -29,6 +29,7 @@ from apiworld import DOMAIN, FAR, LINKED, ApiWorld, Member, ok
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import (
+    Actor,
     Article,
     Block,
     DataExport,
@@ -36,8 +37,11 @@ from fedi.models import (
     Interaction,
     OutboxActivity,
     OutgoingMail,
+    User,
 )
 from fedi.services.data_export import ExportBuilder
+from fedi.services.erasure import request_deletion
+from fedi.services.membership import By
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -195,6 +199,31 @@ def test_export__one_a_day_and_the_link_expires(world: ApiWorld) -> None:
     with world.session() as s:
         assert s.scalar(select(DataExport.state)) == "expired"
     assert ask(client).status_code == 303  # a new day, a new archive
+
+
+def test_export__a_deleted_account_leaves_no_archive(world: ApiWorld) -> None:
+    """« Supprimer mon compte » ends the member's archives: the mailed link stops at once,
+    the file goes at the export job's next pass, a pending archive is never built."""
+    alice, bob = world.member("alice"), world.member("bob")
+    assert ask(browser(world, alice)).status_code == 303
+    build = builder(world)
+    assert build.run_once() == 1
+    assert ask(browser(world, bob)).status_code == 303  # bob's is still pending
+    with world.session() as s:
+        row = s.scalar(select(DataExport).where(DataExport.user_id == alice.user_id))
+        path = build.folder / row.file_name
+        token_link = re.search(r"https://hub\.test(/export/\S+)", s.scalar(
+            select(OutgoingMail.text).where(OutgoingMail.kind == "export_ready"))).group(1)
+    assert path.exists() and browser(world).get(token_link).status_code == 200
+    with world.session() as s:
+        for member in (alice, bob):
+            user, actor = s.get(User, member.user_id), s.get(Actor, member.actor_id)
+            request_deletion(s, world.ctx(), By("cli", "admin"), user, actor)
+    assert browser(world).get(token_link).status_code == 404
+    assert build.run_once() == 0  # bob's archive is not built
+    assert not path.exists()
+    with world.session() as s:
+        assert set(s.scalars(select(DataExport.state))) == {"expired"}
 
 
 def upload(client: TestClient, kind: str, data: bytes, lang: str = "fr") -> Any:
