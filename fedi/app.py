@@ -184,6 +184,7 @@ def start_privacy_job(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
 
     job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete)
     hub.extras["privacy_job"] = job
+    job.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(job.run_forever(stop), name="privacy-job"), stop
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction, utcnow
+from fedi.db_faults import Backoff
 from fedi.services.erasure import erase_due, purge_media
 from fedi.services.periodic import run_periodically
 from fedi.services.retention import prune_logins
@@ -35,6 +36,7 @@ class PrivacyJob:
         self.delete_file = delete_file
         self.interval = interval
         self.clock = clock
+        self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def run_once(self) -> PassResult:
         now = self.clock()
@@ -54,4 +56,5 @@ class PrivacyJob:
                          done.erased, done.media)
             return done.erased + done.media
 
-        await run_periodically(run_pass, stop, self.interval, log, "privacy job")
+        await run_periodically(run_pass, stop, self.interval, log, "privacy job",
+                               backoff=self.backoff)
