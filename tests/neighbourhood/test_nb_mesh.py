@@ -37,7 +37,7 @@ from fedi.peers import Peers
 from fedi.services.posting import Draft, create_status
 from fedi.services.visibility import can_see
 
-pytestmark = pytest.mark.multihub
+pytestmark = [pytest.mark.multihub, pytest.mark.timeout(900)]  # four hubs to set up
 
 TRADES = {"onze": ("olivier", "75011"), "douze": ("denis", "75012"),
           "vingt": ("vera", "75020"), "un": ("ursule", "75001")}
