@@ -77,7 +77,7 @@ parrainage, rendu anonyme.
 - **Archives « Télécharger mes données »** : 7 jours.
 - **Copies des profils et messages des hubs qui ne sont plus liés** : supprimées après un \
 délai fixé par les admins (30 jours par défaut après la fin du lien), sauf les profils que \
-des membres de ce hub suivent ou qui les suivent.
+des membres de ce hub suivent, bloquent ou qui les suivent.
 
 ## Vos droits
 
@@ -143,7 +143,7 @@ reserved so that it is never reused, and the invitation link, made anonymous, re
 - **"Download my data" archives**: 7 days.
 - **Copies of profiles and posts from hubs no longer linked**: dropped after a time the \
 admins set (30 days after the link ended, by default), except the profiles that members of \
-this hub follow or are followed by.
+this hub follow, block or are followed by.
 
 ## Your rights
 

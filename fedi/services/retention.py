@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, union, update
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
@@ -16,10 +16,12 @@ from fedi.ids import new_id
 from fedi.models import (
     Actor,
     Article,
+    Block,
     Follow,
     LoginRecord,
     MediaAttachment,
     Neighbour,
+    Report,
     Status,
     WebSession,
 )
@@ -64,7 +66,8 @@ def prune_unlinked(session: Session, now: datetime, keep: Callable[[str], bool],
                    delete_file: Callable[[str], None]) -> int:
     """Drop what we cached from stale hubs (``stale_domains``): their members' posts (with
     their timeline entries, notifications and media, by ON DELETE CASCADE or here), articles,
-    and the profiles no local member follows or is followed by. Returns the posts removed."""
+    and the profiles no local member follows, is followed by, blocks or reported. Returns
+    the posts removed."""
     removed = 0
     for domain in stale_domains(session, now, keep):
         authors = select(Actor.id).where(Actor.domain == domain, Actor.local.is_(False))
@@ -81,8 +84,15 @@ def prune_unlinked(session: Session, now: datetime, keep: Callable[[str], bool],
                                .execution_options(synchronize_session=False))
         removed += int(done.rowcount or 0)  # type: ignore[attr-defined]
         local = select(Actor.id).where(Actor.local.is_(True))
-        tied = select(Follow.follower_id).where(Follow.followee_id.in_(local)).union(
-            select(Follow.followee_id).where(Follow.follower_id.in_(local)))
+        # Kept: profiles a local member follows or is followed by; also those a member
+        # blocks or mutes (or who block one), so a later link does not undo a block, and
+        # those reported to the admins, so a report keeps its target.
+        tied = union(
+            select(Follow.follower_id).where(Follow.followee_id.in_(local)),
+            select(Follow.followee_id).where(Follow.follower_id.in_(local)),
+            select(Block.target_id).where(Block.actor_id.in_(local)),
+            select(Block.actor_id).where(Block.target_id.in_(local)),
+            select(Report.target_actor_id).where(Report.target_actor_id.is_not(None)))
         gone = select(Actor.id).where(Actor.domain == domain, Actor.local.is_(False),
                                       Actor.id.not_in(tied))
         for media in session.scalars(select(MediaAttachment).where(

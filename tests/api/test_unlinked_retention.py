@@ -1,7 +1,8 @@
 """Retention of what linked hubs sent us, once the link is over (README.md, "Privacy"), on
 SQLite and PostgreSQL: the privacy job drops the posts, timeline entries, cached media
 files and unfollowed profiles of a hub unlinked 31 days ago (``unlinked_cache_days``,
-default 30); a linked hub's, a hub unlinked 2 days ago, and a followed profile stay."""
+default 30); a linked hub's, a hub unlinked 2 days ago, a followed (or following, or
+blocked) profile stay."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from fedi.db import utcnow
 from fedi.ids import new_id
-from fedi.models import Actor, MediaAttachment, Neighbour, Status, TimelineEntry
+from fedi.models import Actor, Block, MediaAttachment, Neighbour, Status, TimelineEntry
 from fedi.peers import Peers
 from fedi.services.hub_settings import set_setting
 from fedi.services.privacy_job import PrivacyJob
@@ -61,11 +62,14 @@ def test_privacy_job_drops_the_cache_of_hubs_unlinked_long_ago(world: ApiWorld) 
     neighbour(world, OLD, "unlinked", 31)
     neighbour(world, RECENT, "unlinked", 2)
     neighbour(world, RELINKED, "linked", 90)  # linked again long after a first link ended
-    old_stranger, old_friend, old_fan = (world.remote(n, OLD) for n in ("paul", "rose", "yves"))
+    old_stranger, old_friend, old_fan, old_pest = (world.remote(n, OLD)
+                                                   for n in ("paul", "rose", "yves", "zoe"))
     recent_author, relinked_author = world.remote("lea", RECENT), world.remote("tom", RELINKED)
     linked_author = world.remote("ines", LINKED)
     world.follow(alice, old_friend)
     world.follow(old_fan, alice)
+    with world.session() as s:
+        s.add(Block(id=new_id(), kind="block", actor_id=alice.actor_id, target_id=old_pest))
     gone = [remote_post(world, alice.actor_id, a, f"post {a}")
             for a in (old_stranger, old_friend, old_fan)]
     kept = [remote_post(world, alice.actor_id, a, f"post {a}")
@@ -89,6 +93,7 @@ def test_privacy_job_drops_the_cache_of_hubs_unlinked_long_ago(world: ApiWorld) 
         assert s.get(Actor, old_stranger) is None
         assert s.get(Actor, old_friend) is not None
         assert s.get(Actor, old_fan) is not None
+        assert s.get(Actor, old_pest) is not None  # Alice's block outlives the cache
         assert all(s.get(Actor, a) is not None
                    for a in (recent_author, relinked_author, linked_author))
         media = set(s.scalars(select(MediaAttachment.status_id)))
