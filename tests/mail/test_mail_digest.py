@@ -7,13 +7,22 @@ not tick the box gets nothing, though the same posts are there for him."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from api.apiworld import LINKED, ApiWorld
-from mail_helpers import Inbox, body_of, site_login, start_smtp
-from support.hubs import free_port
+from mail_helpers import (
+    Inbox,
+    body_of,
+    email_config,
+    post_page_form,
+    site_login,
+    sql,
+    start_smtp,
+)
+from support.hubs import HubProcess, free_port, wait_for
 
 from fedi.db import utcnow
 from fedi.mail.sender import MailSender
@@ -132,3 +141,40 @@ def test_a_quiet_week_sends_nothing(database_url: str, smtp: tuple[int, Inbox]) 
             assert s.get(User, quiet.user_id).digest_sent_at is not None
     finally:
         world.close()
+
+
+def test_serve_mails_the_digest_after_a_member_opts_in(make_hub: Callable[..., HubProcess],
+                                                       smtp: tuple[int, Inbox]) -> None:
+    """The same through a real ``voisins serve``: its worker runs the digest job."""
+    port, inbox = smtp
+    hub = make_hub("digest", extra_config=email_config(port) + "\n[digest]\ninterval = 0.3\n")
+    for name in ("alice", "bob", "carol"):
+        hub.add_user(name)
+    hub.start()
+    carol = api_token(hub, "carol")
+    for text, audience in (("Troc de graines samedi", "unlisted"),
+                           ("Pour mes abonnés seulement", "private")):
+        answer = httpx.post(f"{hub.base}/api/v1/statuses", headers=carol,
+                            json={"status": text, "visibility": audience})
+        assert answer.status_code == 200, answer.text[:300]
+    with httpx.Client(base_url=hub.base) as client:
+        assert site_login(client, "alice", hub.passwords["alice"]).status_code in (200, 303)
+        answer = post_page_form(client, "/settings", "/settings/digest", {"digest": "on"})
+        assert answer.status_code in (200, 303), answer.text[:300]
+    address = sql(hub, "SELECT email FROM users WHERE digest_opt_in = :yes", yes=True)[0][0]
+    mail = wait_for(lambda: inbox.to(address), what="the digest")[0]
+    text = body_of(mail)
+    assert "Troc de graines samedi" in text and "@bob" in text
+    assert "Pour mes abonnés seulement" not in text
+    assert [m["To"] for m in inbox.messages] == [address]
+
+
+def api_token(hub: HubProcess, name: str) -> dict[str, str]:
+    app = httpx.post(f"{hub.base}/api/v1/apps", data={
+        "client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write"}).json()
+    token = httpx.post(f"{hub.base}/oauth/token", data={
+        "grant_type": "password", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "username": f"{name}@{hub.host}.test",
+        "password": hub.passwords[name], "scope": "read write"}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
