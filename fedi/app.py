@@ -127,6 +127,7 @@ async def start_workers(hub: Hub) -> list[tuple[asyncio.Task[None], asyncio.Even
     tasks.append(start_event_reminders(hub))
     tasks.append(start_export_builder(hub))
     tasks.append(start_privacy_job(hub))
+    tasks.append(start_weekly_digest(hub))
     mail = start_mail_sender(hub)
     if mail is not None:
         tasks.append(mail)
@@ -182,11 +183,24 @@ def start_privacy_job(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
     from fedi.api.media import media_of
     from fedi.services.privacy_job import PrivacyJob
 
-    job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete)
+    job = PrivacyJob(hub.write_sessions, media_of(hub)[1].delete,
+                     keep_domain=hub.peers.is_allowed)
     hub.extras["privacy_job"] = job
     job.backoff = Backoff(hub.database)
     stop = asyncio.Event()
     return asyncio.create_task(job.run_forever(stop), name="privacy-job"), stop
+
+
+def start_weekly_digest(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """The weekly digest mailed to members who opted in (fedi/services/digest.py)."""
+    from fedi.services.digest import Digests
+
+    options = hub.settings.extra.get("digest", {})
+    interval = float(options.get("interval", 3600)) if isinstance(options, dict) else 3600.0
+    job = Digests(hub.write_sessions, hub.settings, hub.peers.is_linked, interval=interval)
+    hub.extras["weekly_digest"] = job
+    stop = asyncio.Event()
+    return asyncio.create_task(job.run_forever(stop), name="weekly-digest"), stop
 
 
 def start_mesh_worker(hub: Hub, ctx: PublishContext) -> tuple[asyncio.Task[None], asyncio.Event]:

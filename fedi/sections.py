@@ -99,6 +99,9 @@ TABLES: dict[str, dict[str, Check]] = {
         "path": _text,
         "interval": _positive(integer=False),
     },
+    "digest": {
+        "interval": _positive(integer=False),
+    },
 }
 
 

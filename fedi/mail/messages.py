@@ -22,6 +22,7 @@ SUBJECTS = {
     "reset": N_("Reset your password on %(hub)s"),
     "export_ready": N_("Your archive from %(hub)s is ready"),
     "warning": N_("A message from the moderators of %(hub)s"),
+    "digest": N_("This week on %(hub)s"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 

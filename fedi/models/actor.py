@@ -87,6 +87,9 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigId)
     # When the member accepted the privacy policy and rules at sign-up (RGPD consent).
     privacy_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The weekly digest of the hub (fedi.services.digest): opted in, and when the last went.
+    digest_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Neighbour(Base):

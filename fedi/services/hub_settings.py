@@ -89,6 +89,10 @@ SPECS: dict[str, Spec] = {
         0, _days,
         "délai (jours) avant l'effacement des données d'un compte supprimé (0 : tout de suite)",
         "days before a deleted account's data is erased (0: at once)"),
+    "unlinked_cache_days": Spec(
+        30, _days,
+        "délai (jours) avant l'oubli des profils et publications d'un hub dont le lien a pris fin",
+        "days before the cached profiles and posts of a hub no longer linked are dropped"),
     "totp_required_for_admins": Spec(
         False, _bool,
         "les admins doivent activer la connexion en deux étapes (TOTP) pour ouvrir la console",

@@ -76,7 +76,8 @@ votre nom d'utilisateur, réservé pour qu'il ne soit jamais repris, et le lien 
 parrainage, rendu anonyme.
 - **Archives « Télécharger mes données »** : 7 jours.
 - **Copies des profils et messages des hubs qui ne sont plus liés** : supprimées après un \
-délai fixé par les admins.
+délai fixé par les admins (30 jours par défaut après la fin du lien), sauf les profils que \
+des membres de ce hub suivent, bloquent ou qui les suivent.
 
 ## Vos droits
 
@@ -141,7 +142,8 @@ are erased, here and, through a deletion request, on linked hubs. Only your user
 reserved so that it is never reused, and the invitation link, made anonymous, remain.
 - **"Download my data" archives**: 7 days.
 - **Copies of profiles and posts from hubs no longer linked**: dropped after a time the \
-admins set.
+admins set (30 days after the link ended, by default), except the profiles that members of \
+this hub follow, block or are followed by.
 
 ## Your rights
 

@@ -1,7 +1,8 @@
 """The privacy job, a periodic job of the worker (``serve`` or ``worker``): erases deleted
-accounts whose grace period is over, deletes the media files of deleted actors, and removes
-login records past their 30 days. Each pass is one transaction; running it twice, or in
-several workers at once, erases nothing twice (rows are marked or gone)."""
+accounts whose grace period is over, deletes the media files of deleted actors, removes
+login records past their 30 days, and drops the cached posts and profiles of hubs whose
+link ended long enough ago (``unlinked_cache_days``). Each pass is one transaction; running
+it twice, or in several workers at once, erases nothing twice (rows are marked or gone)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fedi.db import transaction, utcnow
 from fedi.db_faults import Backoff
 from fedi.services.erasure import erase_due, purge_media
 from fedi.services.periodic import run_periodically
-from fedi.services.retention import prune_logins
+from fedi.services.retention import prune_logins, prune_unlinked
 
 log = logging.getLogger("voisins.privacy")
 
@@ -27,12 +28,17 @@ class PassResult:
     erased: int
     media: int
     logins: int
+    unlinked: int = 0
 
 
 class PrivacyJob:
     def __init__(self, sessions: sessionmaker[Session], delete_file: Callable[[str], None], *,
-                 interval: float = 300.0, clock: Callable[[], datetime] = utcnow) -> None:
+                 interval: float = 300.0, clock: Callable[[], datetime] = utcnow,
+                 keep_domain: Callable[[str], bool] | None = None) -> None:
         self.sessions = sessions
+        # Domains whose cache stays even if their link ended (linked or allowed again):
+        # the peers' ``is_allowed``; without it, none is kept.
+        self.keep_domain = keep_domain or (lambda domain: False)
         self.delete_file = delete_file
         self.interval = interval
         self.clock = clock
@@ -46,14 +52,17 @@ class PrivacyJob:
             media = purge_media(session, self.delete_file)
         with transaction(self.sessions) as session:
             logins = prune_logins(session, now)
-        return PassResult(erased, media, logins)
+        with transaction(self.sessions) as session:
+            unlinked = prune_unlinked(session, now, self.keep_domain, self.delete_file)
+        return PassResult(erased, media, logins, unlinked)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         async def run_pass() -> int:
             done = await asyncio.to_thread(self.run_once)
-            if done.erased or done.media:
-                log.info("privacy job: %d accounts erased, %d media files deleted",
-                         done.erased, done.media)
+            if done.erased or done.media or done.unlinked:
+                log.info("privacy job: %d accounts erased, %d media files deleted, "
+                         "%d posts of unlinked hubs dropped",
+                         done.erased, done.media, done.unlinked)
             return done.erased + done.media
 
         await run_periodically(run_pass, stop, self.interval, log, "privacy job",

@@ -100,6 +100,20 @@ async def set_audience(request: Request) -> Response:
 
 
 @require_member
+async def set_digest(request: Request) -> Response:
+    """« Recevoir le résumé hebdomadaire du hub » (fedi.services.digest): a checkbox, off
+    unless ticked; an unticked box sends no field at all."""
+    member = member_of(request)
+    wanted = await form_value(request, "digest", 8)
+    if wanted not in ("", "on"):
+        raise HTTPException(400, "bad form value")
+    with transaction(hub_of(request).write_sessions) as session:
+        session.execute(update(User).where(User.id == member.user.id)
+                        .values(digest_opt_in=wanted == "on"))
+    return saved("digest")
+
+
+@require_member
 async def revoke_app(request: Request) -> Response:
     member = member_of(request)
     raw = request.path_params.get("app_id", "")
@@ -156,6 +170,7 @@ routes = [
     Route("/settings", settings_page, methods=["GET"], name="settings"),
     Route("/settings/language", set_language, methods=["POST"]),
     Route("/settings/audience", set_audience, methods=["POST"]),
+    Route("/settings/digest", set_digest, methods=["POST"]),
     Route("/settings/apps/{app_id}/revoke", revoke_app, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
 ]
