@@ -22,6 +22,8 @@ SUBJECTS = {
     "reset": N_("Reset your password on %(hub)s"),
     "export_ready": N_("Your archive from %(hub)s is ready"),
     "warning": N_("A message from the moderators of %(hub)s"),
+    "email_change": N_("Confirm your new email address on %(hub)s"),
+    "email_change_notice": N_("A change of your email address on %(hub)s was asked"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 
