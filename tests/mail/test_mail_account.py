@@ -1,11 +1,11 @@
 """Mail about a member's own account, against a real ``voisins serve`` and a real SMTP
 server (aiosmtpd): changing the email address from the settings (link to the new address,
-notice to the old one, no enumeration), a sign-in from an unknown browser or app, and event
-reminders by mail for members who ask for them."""
+notice to the old one, no enumeration), and a sign-in from an unknown browser or app."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 
 import httpx
 import pytest
@@ -114,3 +114,59 @@ def test_a_newer_change_ends_the_earlier_link_and_french_by_default(
         assert client.get(new_path).status_code == 200
     assert _email_of(hub, "alice") == "second@example.org"
 
+
+def _login_as(hub: HubProcess, name: str, browser: str) -> None:
+    with httpx.Client(base_url=hub.base, headers={"User-Agent": browser}) as client:
+        assert site_login(client, name, hub.passwords[name]).status_code == 303
+
+
+def _app_token(hub: HubProcess, name: str, app: str) -> dict[str, str]:
+    made = httpx.post(f"{hub.base}/api/v1/apps", data={
+        "client_name": app, "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write"}).json()
+    return _password_grant(hub, name, made)
+
+
+def _password_grant(hub: HubProcess, name: str, app: dict[str, str]) -> dict[str, str]:
+    token = httpx.post(f"{hub.base}/oauth/token", headers={"User-Agent": "Browser-A"}, data={
+        "grant_type": "password", "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "username": f"{name}@{hub.host}.test",
+        "password": hub.passwords[name], "scope": "read write"}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _new_logins(inbox: Inbox, address: str) -> list[EmailMessage]:
+    return [m for m in inbox.to(address) if "new sign-in" in str(m["Subject"]).lower()
+            or "nouvelle connexion" in str(m["Subject"]).lower()]
+
+
+def test_a_sign_in_from_a_new_browser_or_app_is_mailed_once(
+        make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
+    port, inbox = smtp
+    hub = _hub(make_hub, port)
+    bob, alice = f"bob@{hub.host}.test", f"alice@{hub.host}.test"
+    _login_as(hub, "bob", "Browser-A")  # the first sign-in of the account: nothing to tell
+    _login_as(hub, "bob", "Browser-B")
+    mail = wait_for(lambda: _new_logins(inbox, bob), what="the new sign-in mail")[0]
+    assert mail["Subject"] == "A new sign-in to your account on mail"  # Bob reads English
+    text = body_of(mail)
+    assert "Browser-B" in text and "127.0.0.1" in text and " UTC" in text
+    assert link_in(mail, "/settings").endswith("/settings#password")
+    assert "Browser-B" in body_of(mail, "html")
+    _login_as(hub, "bob", "Browser-B")  # the same browser again: no mail
+    _login_as(hub, "bob", "Browser-A")
+    # an app never authorized, from a known browser: told, with the app's name
+    headers = _app_token(hub, "bob", "Appli Inconnue")
+    assert httpx.get(f"{hub.base}/api/v1/accounts/verify_credentials",
+                     headers=headers).status_code == 200
+    app_mail = wait_for(lambda: _new_logins(inbox, bob)[1:], what="the new app mail")[0]
+    assert "Appli Inconnue" in body_of(app_mail)
+    _login_as(hub, "bob", "Browser-C")  # a marker: its mail comes after any earlier one
+    wait_for(lambda: len(_new_logins(inbox, bob)) >= 3, what="the marker mail")
+    assert ["Browser-C" in body_of(m) for m in _new_logins(inbox, bob)] == [False, False, True]
+    assert len(sql(hub, "SELECT id FROM outgoing_mail WHERE kind = 'new_login'")) == 3
+    # Alice reads French
+    _login_as(hub, "alice", "Browser-A")
+    _login_as(hub, "alice", "Browser-Z")
+    french = wait_for(lambda: _new_logins(inbox, alice), what="Alice's mail")[0]
+    assert french["Subject"] == "Nouvelle connexion à votre compte sur mail"
