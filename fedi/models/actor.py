@@ -87,6 +87,8 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigId)
     # When the member accepted the privacy policy and rules at sign-up (RGPD consent).
     privacy_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Event reminders also by email (site settings; fedi.services.reminder_mail).
+    remind_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Neighbour(Base):

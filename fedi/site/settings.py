@@ -100,6 +100,17 @@ async def set_audience(request: Request) -> Response:
 
 
 @require_member
+async def set_reminders(request: Request) -> Response:
+    """Event reminders by mail too (off by default; fedi.services.reminder_mail)."""
+    member = member_of(request)
+    wanted = await form_value(request, "remind_by_email", 8) == "on"
+    with transaction(hub_of(request).write_sessions) as session:
+        session.execute(update(User).where(User.id == member.user.id)
+                        .values(remind_by_email=wanted))
+    return saved("reminders")
+
+
+@require_member
 async def revoke_app(request: Request) -> Response:
     member = member_of(request)
     raw = request.path_params.get("app_id", "")
@@ -158,4 +169,5 @@ routes = [
     Route("/settings/audience", set_audience, methods=["POST"]),
     Route("/settings/apps/{app_id}/revoke", revoke_app, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
+    Route("/settings/reminders", set_reminders, methods=["POST"]),
 ]

@@ -1,10 +1,12 @@
 """Mail about a member's own account, against a real ``voisins serve`` and a real SMTP
 server (aiosmtpd): changing the email address from the settings (link to the new address,
-notice to the old one, no enumeration), and a sign-in from an unknown browser or app."""
+notice to the old one, no enumeration), a sign-in from an unknown browser or app, and event
+reminders by mail for the members who ask for them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
@@ -170,3 +172,53 @@ def test_a_sign_in_from_a_new_browser_or_app_is_mailed_once(
     _login_as(hub, "alice", "Browser-Z")
     french = wait_for(lambda: _new_logins(inbox, alice), what="Alice's mail")[0]
     assert french["Subject"] == "Nouvelle connexion à votre compte sur mail"
+
+
+def test_event_reminders_by_mail_only_for_members_who_asked(
+        make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
+    port, inbox = smtp
+    hub = make_hub("mail", extra_config=email_config(port)
+                   + "\n[events]\nreminder_interval = 0.2\n")
+    for name in ("alice", "bob", "carol", "dave"):
+        hub.add_user(name)
+    sql(hub, "UPDATE users SET locale = 'en' WHERE email LIKE 'bob@%'")
+    hub.start()
+    bob, carol, dave = (f"{n}@{hub.host}.test" for n in ("bob", "carol", "dave"))
+    for name, wanted in (("bob", True), ("dave", True), ("dave", False)):
+        with httpx.Client(base_url=hub.base) as client:
+            assert site_login(client, name, hub.passwords[name]).status_code == 303
+            page = client.get("/settings")
+            assert 'name="remind_by_email"' in page.text
+            assert ('name="remind_by_email" value="on" checked' in page.text) is (name == "dave"
+                                                                                 and not wanted)
+            saved = post_page_form(client, "/settings", "/settings/reminders",
+                                   {"remind_by_email": "on"} if wanted else {})
+            assert saved.status_code == 303
+            checked = 'name="remind_by_email" value="on" checked' in client.get("/settings").text
+            assert checked is wanted
+    tokens = {n: _app_token(hub, n, "Agenda") for n in ("alice", "bob", "carol", "dave")}
+    later = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    made = httpx.post(f"{hub.base}/api/v1/events", headers=tokens["alice"], json={
+        "title": "Repair café", "description": "Bring a toaster.", "start_time": later,
+        "place": {"name": "Salle des fêtes", "locality": "Paris"}, "visibility": "public"})
+    assert made.status_code == 200, made.text
+    event_id = made.json()["id"]
+    for name in ("bob", "carol", "dave"):
+        joined = httpx.post(f"{hub.base}/api/v1/events/{event_id}/join", headers=tokens[name])
+        assert joined.status_code == 200, joined.text
+    soon = (datetime.now(UTC) + timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    moved = httpx.put(f"{hub.base}/api/v1/events/{event_id}", headers=tokens["alice"],
+                      json={"start_time": soon})
+    assert moved.status_code == 200, moved.text
+
+    def reminders(address: str) -> list[EmailMessage]:
+        return [m for m in inbox.to(address) if "Repair café" in str(m["Subject"])]
+
+    mail = wait_for(lambda: reminders(bob), what="Bob's reminder")[0]
+    assert mail["Subject"] == "Reminder: Repair café"
+    text = body_of(mail)
+    assert "Salle des fêtes" in text and f"/events/{event_id}" in text and "Europe/Paris" in text
+    # queued in the same transaction as Bob's: none for Carol (never asked) nor Dave (stopped)
+    queued = sql(hub, "SELECT recipient FROM outgoing_mail WHERE kind = 'event_reminder'")
+    assert [row[0] for row in queued] == [bob]
+    assert reminders(carol) == [] and reminders(dave) == []
