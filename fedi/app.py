@@ -170,7 +170,7 @@ def start_event_reminders(hub: Hub) -> tuple[asyncio.Task[None], asyncio.Event]:
     """The day-before reminders of events (fedi/services/reminders.py)."""
     options = hub.settings.extra.get("events", {})
     interval = float(options.get("reminder_interval", 300)) if isinstance(options, dict) else 300.0
-    job = Reminders(hub.write_sessions, interval=interval)
+    job = Reminders(hub.write_sessions, interval=interval, settings=hub.settings)
     hub.extras["event_reminders"] = job
     job.backoff = Backoff(hub.database)
     stop = asyncio.Event()

@@ -19,6 +19,7 @@ from fedi.api.errors import ApiError
 from fedi.api.ratelimit import Window, limiter_of, limits
 from fedi.db import transaction
 from fedi.models import Actor, User
+from fedi.services.login_notices import notice_login
 from fedi.services.passwords import PasswordsBusy, password_work_of
 from fedi.services.retention import record_login
 from fedi.web.state import Hub
@@ -59,8 +60,10 @@ def find_account(session: Session, login: str) -> Account | None:
 
 
 async def verify_login(hub: Hub, login: str, password: str, address: str, *,
-                       user_agent: str = "", kind: str = "web") -> int | None:
-    """The id of the member whose login and password these are, or None.
+                       user_agent: str = "", kind: str = "web",
+                       app_id: int | None = None) -> int | None:
+    """The id of the member whose login and password these are, or None. A sign-in from a
+    browser or app (``app_id``) not seen before is told to the member by mail.
 
     Raises ``LoginLimited`` (429) past the limits, ``LoginBusy`` (503) when the password
     queue is full. Opens and closes its own sessions: call it with none open."""
@@ -97,7 +100,12 @@ async def verify_login(hub: Hub, login: str, password: str, address: str, *,
         return None
     limiter.release(key)  # a success is not a failed attempt
     with transaction(hub.write_sessions) as session:  # kept 30 days (fedi.services.retention)
+        told = notice_login(session, hub.settings, account.user_id, ip=address,
+                            user_agent=user_agent, app_id=app_id)
         record_login(session, account.user_id, ip=address, user_agent=user_agent, kind=kind)
+    sender = hub.extras.get("mail_sender") if told else None
+    if sender is not None:
+        sender.wake()
     if verdict.needs_rehash:
         await rehash(hub, account, password)
     return account.user_id

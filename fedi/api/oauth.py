@@ -204,7 +204,7 @@ async def authorize_post(request: Request) -> Response:
         else:
             user_id = await verify_login(hub, login, password, client_address(request.scope),
                                          user_agent=request.headers.get("user-agent", ""),
-                                         kind="app")
+                                         kind="app", app_id=req.app.id)
             # The second factor, once the password is right (fedi.api.second_factor).
             outcome = check_code(hub, user_id, code) if user_id is not None else OK
             if outcome != OK:

@@ -148,7 +148,8 @@ async def grant_password(request: Request, params: Params) -> dict[str, Any]:
     password = params.str("password", "", max_len=2048) or ""
     try:
         user_id = await verify_login(hub, login, password, client_address(request.scope),
-                                     user_agent=request.headers.get("user-agent", ""), kind="app")
+                                     user_agent=request.headers.get("user-agent", ""), kind="app",
+                                     app_id=app.id)
     except LoginLimited as exc:
         raise OAuthError(429, "rate_limited", "Too many requests", headers=exc.headers) from None
     except LoginBusy as exc:

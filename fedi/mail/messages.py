@@ -23,6 +23,10 @@ SUBJECTS = {
     "export_ready": N_("Your archive from %(hub)s is ready"),
     "warning": N_("A message from the moderators of %(hub)s"),
     "digest": N_("This week on %(hub)s"),
+    "email_change": N_("Confirm your new email address on %(hub)s"),
+    "email_change_notice": N_("A change of your email address on %(hub)s was asked"),
+    "new_login": N_("A new sign-in to your account on %(hub)s"),
+    "event_reminder": N_("Reminder: %(title)s"),
 }
 _environments: dict[tuple[str, bool], Environment] = {}
 

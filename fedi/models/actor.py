@@ -90,6 +90,8 @@ class User(Base):
     # The weekly digest of the hub (fedi.services.digest): opted in, and when the last went.
     digest_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Event reminders also by email (site settings; fedi.services.reminder_mail).
+    remind_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Neighbour(Base):

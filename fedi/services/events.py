@@ -26,6 +26,7 @@ from fedi.models import Actor, Article, Event, EventParticipant, Status, StatusE
 from fedi.services.articles import render_body
 from fedi.services.polls import create_poll, poll_of, poll_results, with_question
 from fedi.services.posting import VISIBILITIES, addressing, delete_status
+from fedi.services.reminder_mail import mail_reminders
 from fedi.services.visibility import who_may_see
 from fedi.vocab import build
 from outbox.context import PublishContext
@@ -297,8 +298,9 @@ def count_accepted(session: Session, event_id: int) -> int:
 
 
 def send_reminders(session: Session, now: datetime | None = None,
-                   ahead: timedelta = timedelta(days=1)) -> int:
-    """Tell local participants of events starting within ``ahead`` (once per event).
+                   ahead: timedelta = timedelta(days=1), settings: Settings | None = None) -> int:
+    """Tell local participants of events starting within ``ahead`` (once per event); with
+    ``settings``, those who asked for it get the reminder by mail too.
 
     Idempotent: ``reminded_at`` is set in the same transaction, and rows are claimed with
     SKIP LOCKED so several workers on PostgreSQL never remind twice.
@@ -315,9 +317,12 @@ def send_reminders(session: Session, now: datetime | None = None,
         status = session.get(Status, event.status_id)
         if status is None:
             continue
-        for actor_id in local_participants(session, event.status_id):
+        participants = local_participants(session, event.status_id)
+        for actor_id in participants:
             notify(session, actor_id, "status", status.actor_id, status.id)
             sent += 1
+        if settings is not None:
+            mail_reminders(session, settings, event, status, participants)
     return sent
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from fedi.config import Settings
 from fedi.db import transaction, utcnow
 from fedi.db_faults import Backoff
 from fedi.services.events import send_reminders
@@ -23,15 +24,16 @@ log = logging.getLogger("voisins.events")
 
 class Reminders:
     def __init__(self, sessions: sessionmaker[Session], *, interval: float = 300.0,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, settings: Settings | None = None) -> None:
         self.sessions = sessions
+        self.settings = settings  # given: reminders by mail too (fedi.services.reminder_mail)
         self.interval = interval
         self.clock = clock
         self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
 
     def run_once(self) -> int:
         with transaction(self.sessions) as session:
-            return send_reminders(session, self.clock())
+            return send_reminders(session, self.clock(), settings=self.settings)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         async def run_pass() -> int:

@@ -55,7 +55,8 @@ CODE_ERRORS = {second_factor.MISSING: "totp_missing", second_factor.WRONG: "totp
                second_factor.USED: "totp_used"}
 
 
-async def check_login(hub: Hub, login: str, password: str, address: str) -> int | None:
+async def check_login(hub: Hub, login: str, password: str, address: str,
+                      user_agent: str = "") -> int | None:
     """The id of the member with this login and password, or None; ``ApiError`` 429 past
     the limits (503 when the password checks are saturated)."""
     try:  # the login check of the authentication rework (issue 13), when it is there
@@ -66,7 +67,7 @@ async def check_login(hub: Hub, login: str, password: str, address: str) -> int 
         with hub.read_sessions() as session:  # deferred: no write lock while hashing
             user = await verify_login(hub, session, login, password, address)
         return user.id if user is not None else None
-    user_id: int | None = await verify(hub, login, password, address)
+    user_id: int | None = await verify(hub, login, password, address, user_agent=user_agent)
     return user_id
 
 
@@ -85,7 +86,8 @@ async def login_submit(request: Request) -> Response:
         code = str(form.get("code", ""))[:32]
         next_url = safe_next(str(form.get("next", "")))
     try:
-        user_id = await check_login(hub, login, password, client_address(request.scope))
+        user_id = await check_login(hub, login, password, client_address(request.scope),
+                                    request.headers.get("user-agent", ""))
         outcome = check_code(hub, user_id, code) if user_id is not None else None
     except ApiError as exc:
         if exc.status not in (429, 503):

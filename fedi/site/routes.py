@@ -17,6 +17,7 @@ from fedi.site import (
     conversations,
     data,
     directory,
+    email_change,
     events,
     front,
     invites,
@@ -36,6 +37,7 @@ routes = guard_routes([
     *assets.routes,
     *auth.routes,
     *settings.routes,
+    *email_change.routes,
     *account_delete.routes,
     *front.routes,
     *blog.routes,  # before timeline's /@{acct}/{id}

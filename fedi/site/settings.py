@@ -114,6 +114,19 @@ async def set_digest(request: Request) -> Response:
 
 
 @require_member
+async def set_reminders(request: Request) -> Response:
+    """Event reminders by mail too (off by default; fedi.services.reminder_mail)."""
+    member = member_of(request)
+    wanted = await form_value(request, "remind_by_email", 8)
+    if wanted not in ("", "on"):
+        raise HTTPException(400, "bad form value")
+    with transaction(hub_of(request).write_sessions) as session:
+        session.execute(update(User).where(User.id == member.user.id)
+                        .values(remind_by_email=wanted == "on"))
+    return saved("reminders")
+
+
+@require_member
 async def revoke_app(request: Request) -> Response:
     member = member_of(request)
     raw = request.path_params.get("app_id", "")
@@ -173,4 +186,5 @@ routes = [
     Route("/settings/digest", set_digest, methods=["POST"]),
     Route("/settings/apps/{app_id}/revoke", revoke_app, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
+    Route("/settings/reminders", set_reminders, methods=["POST"]),
 ]
