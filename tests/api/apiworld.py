@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +55,10 @@ class Member:
 class ApiWorld:
     def __init__(self, database_url: str, extra: dict[str, Any] | None = None) -> None:
         upgrade(database_url)
+        # Media and archives go to a folder of this world's own, never the working directory.
+        self.files = tempfile.mkdtemp(prefix="voisins-apiworld-")
+        extra = {"media": {"path": f"{self.files}/media"},
+                 "exports": {"path": f"{self.files}/exports"}, **(extra or {})}
         self.settings = Settings(
             domain=DOMAIN, name="Voisins du 11e", scheme="https", territory=("75011",),
             secret=secrets.token_urlsafe(24), database_url=database_url, neighbours=(LINKED,),
@@ -74,6 +80,7 @@ class ApiWorld:
     def close(self) -> None:
         self.client.__exit__(None, None, None)
         self.engine.dispose()
+        shutil.rmtree(self.files, ignore_errors=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -211,7 +211,7 @@ def test_member_deletes_account_gone_here_and_on_the_linked_hub(
     assert form.status_code == 200
     fields = {"username": "bob", "email": "bob2@example.org", "password": "a-long-password",
               "postal_code": "75011", "relation": "lives", "trade": "plombier",
-              "display_name": "Bob", "business_name": "", "lang": "fr"}
+              "display_name": "Bob", "business_name": "", "lang": "fr", "agreement": "on"}
     if 'name="csrf_token"' in form.text:
         fields["csrf_token"] = csrf_of(form)
     by_invite = httpx.post(f"{a.base}/invite/{code}", data=fields, cookies=form.cookies)
