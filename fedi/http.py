@@ -248,7 +248,7 @@ class Fetcher:
                             now=self.clock(),
                         )
                     request = self.client.build_request("GET", url, headers=headers)
-                    response = await self.client.send(request, stream=True)
+                    response = await self._send_get(request)
                     try:
                         if response.is_redirect:
                             location = response.headers.get("location", "")
@@ -263,6 +263,15 @@ class Fetcher:
             raise RemoteError(f"{url} did not answer within {self.deadline} s") from None
         except httpx.HTTPError as exc:
             raise RemoteError(f"{url}: {exc}") from None
+
+    async def _send_get(self, request: httpx.Request) -> httpx.Response:
+        """Send a GET; once more on a fresh connection when the server closed a kept-alive
+        one just as it was reused ("Server disconnected without sending a response": its
+        keep-alive ended, nothing was answered). A GET is safe to send twice."""
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.RemoteProtocolError:
+            return await self.client.send(request, stream=True)
 
     async def fetch_object(self, url: str, *, signer: Signer | None) -> dict[str, Any]:
         """A remote ActivityPub document whose ``id`` is the URL it was fetched from."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from support.hubs import HubProcess, wait_for
+from support.hubs import HubProcess, wait_while_progressing
 
 from fedi.db import make_engine, make_sessionmaker, transaction, utcnow
 from fedi.ids import new_id
@@ -181,12 +181,12 @@ def test_kill_9_three_times__every_delivery_arrives(
             # Kill once this process has visibly sent a slice and holds claimed rows, i.e.
             # mid-stream with deliveries in flight.
             target, since = before + TOTAL // 8, killed_at
-            wait_for(
-                lambda t=target, k=since: (
-                    (sent() >= t and leased_since(k) > 0) or not worker.alive()
+            wait_while_progressing(
+                sent,
+                lambda count, t=target, k=since: (
+                    (count >= t and leased_since(k) > 0) or not worker.alive()
                 ),
-                timeout=40,
-                what="the worker to send a slice",
+                stall=120, what="the worker to send a slice",  # its start-up included
             )
             assert worker.alive(), worker.log()
             worker.kill()
@@ -201,9 +201,9 @@ def test_kill_9_three_times__every_delivery_arrives(
         # lock on SQLite), picking up the killed workers' rows as their leases expire.
         worker.start()
         second.start()
-        wait_for(
-            lambda: sent() == TOTAL or not (worker.alive() and second.alive()),
-            timeout=60,
+        wait_while_progressing(
+            sent,
+            lambda count: count == TOTAL or not (worker.alive() and second.alive()),
             what=f"all {TOTAL} deliveries to be sent",
         )
         assert worker.alive(), worker.log()

@@ -46,6 +46,24 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "c
     raise AssertionError(f"timed out waiting for {what}" + (f": {last_exc!r}" if last_exc else ""))
 
 
+def wait_while_progressing(measure: Callable[[], int], done: Callable[[int], bool], *,
+                           stall: float = 60.0, what: str = "condition") -> int:
+    """Poll until ``done(measure())``; fail only when the measure has not moved for ``stall``
+    seconds. For a total (every delivery sent): a loaded machine is slower, not stuck, so the
+    wait lasts as long as progress continues and fails when it stops."""
+    last = measure()
+    moved_at = time.monotonic()
+    while not done(last):
+        time.sleep(0.05)
+        value = measure()
+        if value != last:
+            last, moved_at = value, time.monotonic()
+        elif time.monotonic() - moved_at > stall:
+            raise AssertionError(f"no progress for {stall:.0f} s waiting for {what} "
+                                 f"(stuck at {value})")
+    return last
+
+
 @dataclass
 class HubProcess:
     name: str
