@@ -16,15 +16,9 @@ from fedi.i18n import browser_language
 from fedi.models import Actor, Status, User
 from fedi.services import legal
 from fedi.services.domains import blocked_domains, digest
+from fedi.services.hub_rules import hub_rules
 from fedi.services.polls import poll_limits
 
-RULES = [
-    ("1", "Vivre ou travailler dans le quartier. / Live or work in the neighbourhood.",
-     "Le hub couvre ses codes postaux. / The hub covers its postal codes."),
-    ("2", "Être coopté par un membre. / Be invited by a member.", ""),
-    ("3", "Rester courtois et bienveillant. / Be courteous and kind.", ""),
-    ("4", "Pas de démarchage abusif. / No spam or aggressive selling.", ""),
-]
 SHORT = ("Un réseau privé de voisins professionnels. / A private network of neighbouring "
          "professionals.")
 # Mastodon 4.3's level of the client API (grouped notifications, notification policy and
@@ -107,7 +101,7 @@ async def instance_v1(call: Call) -> Any:
                           "statuses": statuses, "media_attachments": media,
                           "polls": poll_limits(settings).as_dict()},
         "contact_account": contact,
-        "rules": [{"id": i, "text": t, "hint": h} for i, t, h in RULES],
+        "rules": _rules(call),
     }
 
 
@@ -145,12 +139,16 @@ async def instance_v2(call: Call) -> Any:
                           "message": message, "url": None, "min_age": None,
                           "reason_required": False},
         "contact": {"email": email, "account": contact},
-        "rules": [{"id": i, "text": t, "hint": h} for i, t, h in RULES],
+        "rules": _rules(call),
     }
 
 
+def _rules(call: Call) -> list[dict[str, str]]:
+    return [{"id": i, "text": t, "hint": h} for i, t, h in hub_rules(call.session)]
+
+
 async def rules(call: Call) -> Any:
-    return [{"id": i, "text": t, "hint": h} for i, t, h in RULES]
+    return _rules(call)
 
 
 async def peers(call: Call) -> Any:

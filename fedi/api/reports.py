@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint
 from fedi.api.errors import ApiError
-from fedi.api.instance import RULES
 from fedi.api.params import parse_id
 from fedi.convert.model_to_api import iso
 from fedi.models import Actor, Report, Status
 from fedi.services.accounts import INSTANCE_USERNAME
+from fedi.services.hub_rules import hub_rules
 from fedi.services.reports import (
     ACCOUNT_TYPES,
     CATEGORIES,
@@ -74,8 +74,8 @@ def _statuses(call: Call, target: Actor) -> list[Status]:
 
 
 def _rules(call: Call) -> list[str]:
-    known = {rule_id for rule_id, _text, _hint in RULES}
-    wanted = list(dict.fromkeys(call.params.list("rule_ids", max_items=len(RULES) + 10)))
+    known = {rule_id for rule_id, _text, _hint in hub_rules(call.session)}
+    wanted = list(dict.fromkeys(call.params.list("rule_ids", max_items=len(known) + 10)))
     for rule_id in wanted:
         if rule_id not in known:
             raise ApiError(422, f"rule_ids: {rule_id[:40]} is not a rule of this hub")

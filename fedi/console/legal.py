@@ -1,5 +1,6 @@
-"""``/console/settings/privacy``: admins edit the privacy policy (Markdown, French and
-English). Each change is in the audit log with the size of both texts."""
+"""``/console/settings/privacy`` and ``/console/settings/rules``: admins edit the privacy
+policy (Markdown, French and English) and the hub's rules. Each change is in the audit
+log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from starlette.routing import Route
 
 from fedi.console.access import ADMIN, by_of, done, page, reading, require_role, writing
 from fedi.i18n import translate
-from fedi.services import audit, legal
+from fedi.models import HubSetting
+from fedi.services import audit, hub_rules, legal
 from fedi.site.page import read_form
 from fedi.web.templating import request_language
 
@@ -49,7 +51,44 @@ async def save_policy(request: Request) -> Response:
     return done("/console/settings/privacy?done=saved")
 
 
+def _rules_page(request: Request, error: str | None = None, status: int = 200,
+                text: str | None = None) -> Response:
+    lang = request_language(request)
+    with reading(request) as session:
+        rules = hub_rules.hub_rules(session)
+        custom = session.get(HubSetting, hub_rules.KEY) is not None
+    return page(request, "console/rules.html", {
+        "nav": "settings", "text": hub_rules.as_text(rules) if text is None else text,
+        "custom": custom, "error": error, "max_rules": hub_rules.MAX_RULES,
+        "notice": translate(lang, "Your changes were saved.")
+        if request.query_params.get("done") == "saved" else None}, status=status)
+
+
+@require_role(*ADMIN)
+async def rules_page(request: Request) -> Response:
+    return _rules_page(request)
+
+
+@require_role(*ADMIN)
+async def save_rules(request: Request) -> Response:
+    form = await read_form(request, ("rules", "reset"), limit=10_000)
+    lang = request_language(request)
+    text = "" if form["reset"] == "on" else form["rules"]
+    by = by_of(request)
+    try:
+        with writing(request) as session:
+            rules = hub_rules.set_rules(session, text)
+            audit.record(session, by.username, by.role, "settings.rules", "rules",
+                         {"rules": [f"{rule_id}. {rule_text}"[:120]
+                                    for rule_id, rule_text, _hint in rules]})
+    except hub_rules.RulesError as exc:
+        return _rules_page(request, exc.message(lang), 422, text)
+    return done("/console/settings/rules?done=saved")
+
+
 routes = [
     Route("/console/settings/privacy", policy_page, methods=["GET"]),
     Route("/console/settings/privacy", save_policy, methods=["POST"]),
+    Route("/console/settings/rules", rules_page, methods=["GET"]),
+    Route("/console/settings/rules", save_rules, methods=["POST"]),
 ]

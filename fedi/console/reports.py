@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi.api.instance import RULES
 from fedi.console.access import STAFF, by_of, done, page, reading, require_role, writing
 from fedi.i18n import N_, translate
 from fedi.models import Actor, Report
 from fedi.services import moderation, reports
+from fedi.services.hub_rules import hub_rules
 from fedi.services.reports import ReportError
 from fedi.site.page import linked, parse_id, path_id, publish_ctx, read_form
 from fedi.site.posts import handle, safe_html
@@ -82,7 +82,7 @@ def _report_page(request: Request, report_id: int, error: str | None = None,
         contents = {p.uri: safe_html(p.status.content) for p in posts
                     if p.visible and p.status is not None}
         history = reports.history(session, report)
-    rules = {rule_id: text for rule_id, text, _hint in RULES}
+        rules = {rule_id: text for rule_id, text, _hint in hub_rules(session)}
     notice = NOTICES.get(request.query_params.get("done", ""))
     forwardable = (target is not None and not target.local and report.forwarded_at is None
                    and report.origin_domain != target.domain)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fedi.api.instance import RULES
+from fedi.services.hub_rules import hub_rules
 from fedi.services.legal import contact, policy_html, privacy_policy
 from fedi.web.state import hub_of
 from fedi.web.templating import render, request_language
@@ -35,8 +35,9 @@ async def privacy_page(request: Request) -> Response:
 
 async def rules_page(request: Request) -> Response:
     lang = request_language(request)
-    rules = [(rule_text(text, lang), rule_text(hint, lang) if hint else "")
-             for _id, text, hint in RULES]
+    with hub_of(request).read_sessions() as session:
+        rules = [(rule_text(text, lang), rule_text(hint, lang) if hint else "")
+                 for _id, text, hint in hub_rules(session)]
     return render(request, "site/legal.html", {"page": "rules", "rules": rules})
 
 

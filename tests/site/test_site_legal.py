@@ -85,3 +85,43 @@ def test_admin_edits_the_policy__api_and_page_show_it(world: ApiWorld) -> None:
     console.post("/console/settings/privacy", data={"fr": "x", "en": "", "reset": "on",
                                                     "csrf_token": csrf(page)})
     assert "RGPD" in ok(world.get(None, "/api/v1/instance/privacy_policy"))["content"]
+
+
+def test_admin_edits_the_rules__pages_api_and_reports_follow(world: ApiWorld) -> None:
+    admin, moderator = world.member("admin", role="admin"), world.member("mod", role="moderator")
+    alice, bob = world.member("alice"), world.member("bob")
+    console = browser(world, admin)
+    page = console.get("/console/settings/rules")
+    assert page.status_code == 200 and "Rester courtois" in page.text
+    saved = console.post("/console/settings/rules", data={"rules": (
+        "Rester courtois et bienveillant. / Be courteous and kind.\n\n"
+        "Annoncer ses prix. / Show your prices. | Devis gratuits. / Free quotes.\n"),
+        "csrf_token": csrf(page)}, follow_redirects=False)
+    assert saved.status_code == 303
+    api = ok(world.get(None, "/api/v1/instance/rules"))
+    # The kept rule keeps its id (reports name it); the new one takes the next number.
+    assert [(r["id"], r["text"][:18], r["hint"][:8]) for r in api] == [
+        ("3", "Rester courtois et", ""), ("5", "Annoncer ses prix.", "Devis gr")]
+    assert ok(world.get(None, "/api/v2/instance"))["rules"] == api
+    assert "Annoncer ses prix" in browser(world).get("/rules").text
+    assert "Show your prices" in browser(world).get("/rules?lang=en").text
+    report = {"account_id": bob.id, "category": "violation", "comment": "prix cachés"}
+    assert world.post_json(alice, "/api/v1/reports",
+                           {**report, "rule_ids": ["5"]}).status_code == 200
+    refused = world.post_json(alice, "/api/v1/reports", {**report, "rule_ids": ["1"]})
+    assert refused.status_code == 422, refused.text  # rule 1 is gone
+    with world.session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "settings.rules"))
+        assert entry is not None and entry.actor_username == admin.username
+    # Too long a line: refused whole, nothing changed.
+    page = console.get("/console/settings/rules")
+    too_long = console.post("/console/settings/rules", data={
+        "rules": "Une règle\n" + "x" * 401, "csrf_token": csrf(page)})
+    assert too_long.status_code == 422 and "La ligne 2 dépasse" in too_long.text
+    assert ok(world.get(None, "/api/v1/instance/rules")) == api
+    for who in (moderator, alice):
+        assert browser(world, who).get("/console/settings/rules").status_code == 403
+    page = console.get("/console/settings/rules")
+    console.post("/console/settings/rules", data={"rules": "x", "reset": "on",
+                                                  "csrf_token": csrf(page)})
+    assert len(ok(world.get(None, "/api/v1/instance/rules"))) == 4
