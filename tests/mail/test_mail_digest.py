@@ -81,6 +81,10 @@ def test_weekly_digest_goes_once_to_members_who_opted_in(database_url: str,
         assert form.status_code == 303, form.text[:300]
         assert 'name="digest" value="on" checked' in world.client.get("/settings").text
 
+        with world.session() as s:  # the sign-in above, from a browser new to alice, was
+            # told to her by mail: not this test's subject
+            assert [m.kind for m in s.query(OutgoingMail).all()] == ["new_login"]
+            s.query(OutgoingMail).delete()
         peers = Peers(world.settings, world.sessions)
         job = Digests(world.sessions, world.settings, peers.is_linked)
         options = mail_settings(world.settings.extra)
