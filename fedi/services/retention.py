@@ -21,6 +21,7 @@ from fedi.models import (
     LoginRecord,
     MediaAttachment,
     Neighbour,
+    OutgoingMail,
     Report,
     Status,
     WebSession,
@@ -43,9 +44,13 @@ def record_login(session: Session, user_id: int, *, ip: str, user_agent: str = "
 
 def prune_logins(session: Session, now: datetime) -> int:
     """Remove login records older than 30 days, forget the browser of web sessions opened
-    more than 30 days ago, and drop expired sessions. Returns the login records removed."""
+    more than 30 days ago, drop expired sessions, and remove mails sent more than 30 days
+    ago (a sign-in notice names an address and a browser). Returns the login records
+    removed."""
     cutoff = now - LOGIN_RETENTION
     removed = session.execute(delete(LoginRecord).where(LoginRecord.created_at < cutoff))
+    session.execute(delete(OutgoingMail).where(OutgoingMail.status == "sent",
+                                               OutgoingMail.sent_at < cutoff))
     session.execute(update(WebSession).where(WebSession.created_at < cutoff,
                                              WebSession.user_agent != "")
                     .values(user_agent=""))

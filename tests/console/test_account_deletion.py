@@ -23,6 +23,7 @@ from support.hubs import HubProcess, wait_for
 from support.world import hub_session, query
 
 from fedi.db import make_engine, make_sessionmaker, utcnow
+from fedi.ids import new_id
 from fedi.models import (
     AccountDeletion,
     Actor,
@@ -30,6 +31,7 @@ from fedi.models import (
     Follow,
     LoginRecord,
     OAuthToken,
+    OutgoingMail,
     Sponsorship,
     Status,
     User,
@@ -335,8 +337,16 @@ def test_login_records_are_kept_thirty_days(make_hub: Callable[..., HubProcess],
         session.add(WebSession(token_hash="c" * 64, user_id=uid, user_agent="Expired",
                                created_at=now - timedelta(days=3),
                                expires_at=now - timedelta(days=1)))
+        for subject, status, days in (("old notice", "sent", 31), ("new notice", "sent", 2),
+                                      ("waiting", "pending", 31)):
+            session.add(OutgoingMail(id=new_id(), kind="new_login", recipient="a@b.test",
+                                     subject=subject, text="203.0.113.9", status=status,
+                                     created_at=now - timedelta(days=days),
+                                     sent_at=now - timedelta(days=days)
+                                     if status == "sent" else None))
     with hub_session(hub) as (session, _ctx):
         assert prune_logins(session, now) == 1
+        assert set(session.scalars(select(OutgoingMail.subject))) == {"new notice", "waiting"}
     with hub_session(hub) as (session, _ctx):
         kept = [(r.ip, r.user_agent) for r in session.scalars(select(LoginRecord))]
         assert kept == [("203.0.113.8", "Recent")]
