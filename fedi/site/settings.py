@@ -99,31 +99,29 @@ async def set_audience(request: Request) -> Response:
     return saved("audience")
 
 
-@require_member
-async def set_digest(request: Request) -> Response:
-    """« Recevoir le résumé hebdomadaire du hub » (fedi.services.digest): a checkbox, off
-    unless ticked; an unticked box sends no field at all."""
+async def _set_choice(request: Request, field: str, column: str) -> Response:
+    """A settings checkbox: on when ticked, off when not (an unticked box sends nothing);
+    any other value is refused and changes nothing."""
     member = member_of(request)
-    wanted = await form_value(request, "digest", 8)
+    wanted = await form_value(request, field, 8)
     if wanted not in ("", "on"):
         raise HTTPException(400, "bad form value")
     with transaction(hub_of(request).write_sessions) as session:
         session.execute(update(User).where(User.id == member.user.id)
-                        .values(digest_opt_in=wanted == "on"))
-    return saved("digest")
+                        .values({column: wanted == "on"}))
+    return saved(field)
+
+
+@require_member
+async def set_digest(request: Request) -> Response:
+    """« Recevoir le résumé hebdomadaire du hub » (fedi.services.digest)."""
+    return await _set_choice(request, "digest", "digest_opt_in")
 
 
 @require_member
 async def set_reminders(request: Request) -> Response:
-    """Event reminders by mail too (off by default; fedi.services.reminder_mail)."""
-    member = member_of(request)
-    wanted = await form_value(request, "remind_by_email", 8)
-    if wanted not in ("", "on"):
-        raise HTTPException(400, "bad form value")
-    with transaction(hub_of(request).write_sessions) as session:
-        session.execute(update(User).where(User.id == member.user.id)
-                        .values(remind_by_email=wanted == "on"))
-    return saved("reminders")
+    """Event reminders by mail too (fedi.services.reminder_mail)."""
+    return await _set_choice(request, "remind_by_email", "remind_by_email")
 
 
 @require_member
