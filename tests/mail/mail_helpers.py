@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import re
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
@@ -94,3 +95,14 @@ def sql(hub: HubProcess, query: str, **params: Any) -> list[Any]:
             return list(result.fetchall()) if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def mail_hub(make_hub: Callable[..., HubProcess], port: int,
+             backend: str = "sqlite") -> HubProcess:
+    """A started hub mailing through ``port``: alice (admin, French), bob (English)."""
+    hub = make_hub("mail", backend=backend, extra_config=email_config(port))
+    hub.add_user("alice", role="admin")
+    hub.add_user("bob")
+    sql(hub, "UPDATE users SET locale = 'en' WHERE email LIKE 'bob@%'")
+    hub.start()
+    return hub

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
-import pytest
 from mail_helpers import (
     Inbox,
     body_of,
-    email_config,
     link_in,
+    mail_hub,
     post_page_form,
     site_login,
     sql,
@@ -23,24 +22,6 @@ from mail_helpers import (
 from support.hubs import HubProcess, free_port, wait_for
 
 from fedi.mail.retry import gives_up, retry_delay
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    port = free_port("127.0.0.1")
-    inbox = Inbox()
-    controller = start_smtp(port, inbox)
-    yield port, inbox
-    controller.stop()
-
-
-def _hub(make_hub: Callable[..., HubProcess], port: int, backend: str = "sqlite") -> HubProcess:
-    hub = make_hub("mail", backend=backend, extra_config=email_config(port))
-    hub.add_user("alice", role="admin")
-    hub.add_user("bob")
-    sql(hub, "UPDATE users SET locale = 'en' WHERE email LIKE 'bob@%'")
-    hub.start()
-    return hub
 
 
 def _token(hub: HubProcess, name: str) -> dict[str, str]:
@@ -67,7 +48,7 @@ def test_retry_policy_doubles_up_to_the_cap_and_gives_up() -> None:
 def test_password_reset_end_to_end(make_hub: Callable[..., HubProcess], db_backend: str,
                                    smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port, db_backend)
+    hub = mail_hub(make_hub, port, db_backend)
     bob = f"bob@{hub.host}.test"
     api = _token(hub, "bob")
     assert httpx.get(f"{hub.base}/api/v1/accounts/verify_credentials", headers=api).status_code == 200
@@ -113,7 +94,7 @@ def test_password_reset_end_to_end(make_hub: Callable[..., HubProcess], db_backe
 def test_invitation_then_signup_confirmation_in_the_recipients_language(
         make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port)
+    hub = mail_hub(make_hub, port)
     nina = "nina@example.org"
     with httpx.Client(base_url=hub.base) as alice:
         assert site_login(alice, "alice", hub.passwords["alice"]).status_code == 303
@@ -157,7 +138,7 @@ def test_invitation_then_signup_confirmation_in_the_recipients_language(
 def test_mail_waits_while_smtp_is_down_and_goes_out_once_it_is_back(
         make_hub: Callable[..., HubProcess]) -> None:
     port = free_port("127.0.0.1")
-    hub = _hub(make_hub, port)  # nothing listens on the SMTP port yet
+    hub = mail_hub(make_hub, port)  # nothing listens on the SMTP port yet
     addresses = [f"alice@{hub.host}.test", f"bob@{hub.host}.test"]
     with httpx.Client(base_url=hub.base) as client:
         for address in addresses:
@@ -199,7 +180,7 @@ def test_without_email_settings_mail_waits_for_the_admin(
 def test_reset_does_not_tell_whether_an_address_is_registered(
         make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port)
+    hub = mail_hub(make_hub, port)
     known, unknown = f"alice@{hub.host}.test", "nobody-here@example.org"
     timings: dict[str, list[float]] = {known: [], unknown: []}
     answers: dict[str, set[tuple[int, str, bytes]]] = {known: set(), unknown: set()}
@@ -229,7 +210,7 @@ def test_reset_does_not_tell_whether_an_address_is_registered(
 def test_applications_are_acknowledged_then_approved_or_refused_by_mail(
         make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port)
+    hub = mail_hub(make_hub, port)
     hub.cli("settings", "set", "registration_mode", "approval")
     code = hub.cli("invites", "create").stdout.split("/invite/", 1)[1].split()[0]
     two = hub.cli("invites", "create").stdout.split("/invite/", 1)[1].split()[0]

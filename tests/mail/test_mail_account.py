@@ -5,41 +5,22 @@ reminders by mail for the members who ask for them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
-import pytest
 from mail_helpers import (
     Inbox,
     body_of,
     email_config,
     link_in,
+    mail_hub,
     post_page_form,
     site_login,
     sql,
-    start_smtp,
 )
-from support.hubs import HubProcess, free_port, wait_for
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    port = free_port("127.0.0.1")
-    inbox = Inbox()
-    controller = start_smtp(port, inbox)
-    yield port, inbox
-    controller.stop()
-
-
-def _hub(make_hub: Callable[..., HubProcess], port: int, backend: str = "sqlite") -> HubProcess:
-    hub = make_hub("mail", backend=backend, extra_config=email_config(port))
-    hub.add_user("alice", role="admin")
-    hub.add_user("bob")
-    sql(hub, "UPDATE users SET locale = 'en' WHERE email LIKE 'bob@%'")
-    hub.start()
-    return hub
+from support.hubs import HubProcess, wait_for
 
 
 def _email_of(hub: HubProcess, name: str) -> str:
@@ -56,7 +37,7 @@ def _ask(client: httpx.Client, address: str, password: str) -> httpx.Response:
 def test_change_of_email_end_to_end(make_hub: Callable[..., HubProcess], db_backend: str,
                                     smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port, db_backend)
+    hub = mail_hub(make_hub, port, db_backend)
     old, new = f"bob@{hub.host}.test", "bob.new@example.org"
     alice = f"alice@{hub.host}.test"
     with httpx.Client(base_url=hub.base) as client:
@@ -102,7 +83,7 @@ def test_change_of_email_end_to_end(make_hub: Callable[..., HubProcess], db_back
 def test_a_newer_change_ends_the_earlier_link_and_french_by_default(
         make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port)
+    hub = mail_hub(make_hub, port)
     with httpx.Client(base_url=hub.base) as client:
         assert site_login(client, "alice", hub.passwords["alice"]).status_code == 303
         assert _ask(client, "first@example.org", hub.passwords["alice"]).status_code == 303
@@ -145,7 +126,7 @@ def _new_logins(inbox: Inbox, address: str) -> list[EmailMessage]:
 def test_a_sign_in_from_a_new_browser_or_app_is_mailed_once(
         make_hub: Callable[..., HubProcess], smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    hub = _hub(make_hub, port)
+    hub = mail_hub(make_hub, port)
     bob, alice = f"bob@{hub.host}.test", f"alice@{hub.host}.test"
     _login_as(hub, "bob", "Browser-A")  # the first sign-in of the account: nothing to tell
     _login_as(hub, "bob", "Browser-B")

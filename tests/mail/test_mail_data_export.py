@@ -11,24 +11,16 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from mail_helpers import Inbox, body_of, csrf_of, email_config, link_in, site_login, start_smtp
-from support.hubs import HubProcess, free_port, wait_for
+from mail_helpers import Inbox, body_of, csrf_of, email_config, link_in, site_login
+from support.hubs import HubProcess, wait_for
 
 pytestmark = pytest.mark.multihub
 
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    port = free_port("127.0.0.1")
-    inbox = Inbox()
-    controller = start_smtp(port, inbox)
-    yield port, inbox
-    controller.stop()
 
 
 def link_by_config(hub: HubProcess, *others: HubProcess) -> None:

@@ -7,11 +7,10 @@ not tick the box gets nothing, though the same posts are there for him."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
-import pytest
 from api.apiworld import LINKED, ApiWorld
 from mail_helpers import (
     Inbox,
@@ -20,9 +19,8 @@ from mail_helpers import (
     post_page_form,
     site_login,
     sql,
-    start_smtp,
 )
-from support.hubs import HubProcess, free_port, wait_for
+from support.hubs import HubProcess, wait_for
 
 from fedi.db import utcnow
 from fedi.mail.sender import MailSender
@@ -32,15 +30,6 @@ from fedi.models import Actor, OutgoingMail, User
 from fedi.peers import Peers
 from fedi.services.digest import Digests
 from fedi.services.events import create_event
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    port = free_port("127.0.0.1")
-    inbox = Inbox()
-    controller = start_smtp(port, inbox)
-    yield port, inbox
-    controller.stop()
 
 
 def email_options(port: int) -> dict[str, object]:
