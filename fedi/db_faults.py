@@ -175,6 +175,30 @@ async def rest(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+async def run_woken(run_once: Callable[[], int], stop: asyncio.Event, wake: asyncio.Event,
+                    interval: float, backoff: Backoff, log: logging.Logger, what: str) -> None:
+    """Run ``run_once`` in a thread until ``stop``; between passes wait ``interval`` seconds,
+    or less when ``wake`` is set (new work was queued). While the database is away,
+    ``backoff`` paces the passes and the outage is one log line, not a traceback per pass."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(run_once)
+            backoff.succeeded()
+        except Exception as exc:  # a job must outlive a database hiccup
+            delay = backoff.failed(exc, what)
+            if delay is not None:
+                await rest(stop, delay)
+                continue
+            log.exception("%s failed", what)
+        wake.clear()
+        stopped = asyncio.ensure_future(stop.wait())
+        woken = asyncio.ensure_future(wake.wait())
+        await asyncio.wait([stopped, woken], timeout=interval,
+                           return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        woken.cancel()
+
+
 def probe(engine: Engine) -> None:
     """Raise unless the database takes a write now: a full disk still answers reads, so
     only a committed write proves it can store again. Rewrites the one row of

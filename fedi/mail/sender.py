@@ -11,7 +11,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.db import transaction
-from fedi.db_faults import Backoff, rest
+from fedi.db_faults import Backoff, run_woken
 from fedi.mail.queue import Claimed, claim_due, mark_failed, mark_sent
 from fedi.mail.settings import MailSettings
 from fedi.mail.transport import SendFailed, Transport, build_message
@@ -66,20 +66,5 @@ class MailSender:
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.run_once)
-                self.backoff.succeeded()
-            except Exception as exc:  # a database hiccup must not end the job
-                delay = self.backoff.failed(exc, "the mail sender")
-                if delay is not None:
-                    await rest(stop, delay)
-                    continue
-                log.exception("mail sending failed")
-            self._wake.clear()
-            stopped = asyncio.ensure_future(stop.wait())
-            woken = asyncio.ensure_future(self._wake.wait())
-            await asyncio.wait([stopped, woken], timeout=self.settings.interval,
-                               return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            woken.cancel()
+        await run_woken(self.run_once, stop, self._wake, self.settings.interval, self.backoff, log,
+                        "the mail sender")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import ConfigError, Settings
 from fedi.db import transaction, utcnow
-from fedi.db_faults import Backoff, rest
+from fedi.db_faults import Backoff, run_woken
 from fedi.ids import new_id
 from fedi.mail.messages import compose
 from fedi.mail.queue import enqueue
@@ -233,20 +233,5 @@ class ExportBuilder:
         return built
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.run_once)
-                self.backoff.succeeded()
-            except Exception as exc:  # a database hiccup must not end the job
-                delay = self.backoff.failed(exc, "the archive builder")
-                if delay is not None:
-                    await rest(stop, delay)
-                    continue
-                log.exception("building archives failed")
-            self._wake.clear()
-            stopped = asyncio.ensure_future(stop.wait())
-            woken = asyncio.ensure_future(self._wake.wait())
-            await asyncio.wait([stopped, woken], timeout=self.interval,
-                               return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            woken.cancel()
+        await run_woken(self.run_once, stop, self._wake, self.interval, self.backoff, log,
+                        "the archive builder")
