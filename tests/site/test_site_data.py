@@ -24,7 +24,8 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from apiworld import DOMAIN, FAR, LINKED, ApiWorld, Member, ok
+from apiworld import DOMAIN, FAR, LINKED, ApiWorld, ok
+from test_site_privacy import browser, csrf
 
 from fedi.db import utcnow
 from fedi.ids import new_id
@@ -42,25 +43,6 @@ from fedi.models import (
 from fedi.services.data_export import ExportBuilder
 from fedi.services.erasure import request_deletion
 from fedi.services.membership import By
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-def csrf(page: Any) -> str:
-    found = CSRF_RE.search(page.text)
-    assert found, page.text[:1000]
-    return found.group(1)
-
-
-def browser(world: ApiWorld, member: Member | None = None) -> TestClient:
-    client = TestClient(world.app, base_url=f"https://{DOMAIN}")
-    if member is not None:
-        form = client.get("/login")
-        done = client.post("/login", data={"login": member.email, "password": member.password,
-                                           "next": "/", "csrf_token": csrf(form)},
-                           follow_redirects=False)
-        assert done.status_code == 303, done.text[:500]
-    return client
 
 
 def ask(client: TestClient) -> Any:

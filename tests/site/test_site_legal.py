@@ -14,7 +14,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apiworld import DOMAIN, ApiWorld, ok
-from test_site_data import browser, csrf
+from test_site_privacy import browser, csrf
 
 from fedi.models import AuditEntry
 
