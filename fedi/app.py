@@ -32,7 +32,7 @@ from fedi.mail.transport import SmtpTransport
 from fedi.media.settings import media_settings
 from fedi.peers import Peers
 from fedi.resolve import ActorResolver
-from fedi.services.accounts import ensure_instance_actor
+from fedi.services.accounts import ensure_instance_actor, use_password_settings
 from fedi.services.data_export import ExportBuilder
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
@@ -60,6 +60,7 @@ UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_crede
 
 
 def build_hub(settings: Settings) -> Hub:
+    use_password_settings(settings)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     return Hub(

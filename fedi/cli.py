@@ -42,9 +42,11 @@ class CommandError(Exception):
 
 def _settings(args: argparse.Namespace) -> Settings:
     from fedi.mail.settings import mail_settings
+    from fedi.services.accounts import use_password_settings
 
     settings = load_settings(args.config)
     mail_settings(settings.extra)  # a wrong [email] key stops here, with its name
+    use_password_settings(settings)
     return settings
 
 

@@ -1,5 +1,5 @@
 """The optional config tables (``[api]``, ``[delivery]``, ``[mesh]``, ``[registrations]``,
-``[territory]``): their keys and what each accepts, checked when the config loads.
+``[territory]``, ``[passwords]``...): their keys and what each accepts, checked when the config loads.
 
 The modules that use these tables read them later (``fedi.api.ratelimit``,
 ``outbox.worker``, ``fedi.services.mesh``, …); checking every key here, once, means a typo
@@ -101,6 +101,10 @@ TABLES: dict[str, dict[str, Check]] = {
     },
     "digest": {
         "interval": _positive(integer=False),
+    },
+    "passwords": {  # argon2id cost of new hashes (fedi.services.accounts)
+        "time_cost": _number(minimum=1, integer=True),
+        "memory_kib": _number(minimum=1024, integer=True),
     },
 }
 

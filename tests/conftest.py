@@ -9,10 +9,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.hubs import HubProcess, free_port
+from support.hubs import HubProcess, free_port, migrated_sqlite
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
+from fedi.services.accounts import use_password_cost
+
 _pg_problem: list[str] = []
+# Members created in this process (in-process worlds) hash as cheaply as the test hubs do
+# (support.hubs.TEST_PASSWORDS); production keeps argon2's own parameters.
+use_password_cost(time_cost=1, memory_kib=1024)
 # Each xdist worker ("gw0", "gw1", ...) starts its hubs' loopback addresses elsewhere, so two
 # files running at once rarely share one (a shared address still differs by port).
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -50,13 +55,15 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 def new_database_url(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Callable[[str, str], str]:
-    """Makes an empty database of a given backend: ``new_database_url(backend, name)``."""
+    """Makes an empty database of a given backend: ``new_database_url(backend, name)``;
+    ``migrated=True``: with the newest schema already (a copy of one migrated template)."""
 
-    def make(backend: str, name: str) -> str:
+    def make(backend: str, name: str, *, migrated: bool = False) -> str:
         if backend == "sqlite":
-            return f"sqlite:///{tmp_path / (name + '.db')}"
+            path = tmp_path / (name + ".db")
+            return migrated_sqlite(path) if migrated else f"sqlite:///{path}"
         server: PostgresServer = request.getfixturevalue("pg_server")
-        return server.create_database(f"t_{name}_{uuid.uuid4().hex[:10]}")
+        return server.create_database(f"t_{name}_{uuid.uuid4().hex[:10]}", migrated=migrated)
 
     return make
 
@@ -80,11 +87,10 @@ def make_hub(
         workdir.mkdir()
         hub = HubProcess(
             name=name, host=host, port=free_port(host), workdir=workdir,
-            database_url=new_database_url(backend, name), scheme=scheme,
+            database_url=new_database_url(backend, name, migrated=True), scheme=scheme,
             territory=territory, extra_config=extra_config,
         )
         hub.write_config()
-        hub.migrate()
         hubs.append(hub)
         return hub
 

@@ -20,6 +20,8 @@ ROLES = ("admin", "moderator", "member")
 INSTANCE_USERNAME = "_hub"
 RESERVED = {"actor", "inbox", "users", "api", "oauth", "about", "members", "hub", "root"}
 
+# Argon2id with the library's parameters (3 passes over 64 MiB) unless the config's
+# ``[passwords]`` table says otherwise; checks read the parameters from each stored hash.
 _hasher = PasswordHasher()
 
 
@@ -31,8 +33,30 @@ class AccountError(ValueError):
         self.field = field
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hasher_for(settings: Settings) -> PasswordHasher:
+    """The hasher ``[passwords]`` asks for (``time_cost``, ``memory_kib``): lower only on
+    machines that run the test suite, where each hub hashes dozens of passwords."""
+    table = settings.extra.get("passwords", {}) or {}
+    if not table:
+        return _hasher
+    return PasswordHasher(time_cost=int(table.get("time_cost", _hasher.time_cost)),
+                          memory_cost=int(table.get("memory_kib", _hasher.memory_cost)))
+
+
+def use_password_settings(settings: Settings) -> None:
+    """New hashes and rehash-at-login of this process follow the hub's ``[passwords]``."""
+    global _hasher
+    _hasher = hasher_for(settings)
+
+
+def use_password_cost(*, time_cost: int, memory_kib: int) -> None:
+    """The same, without a config (the test suite's own process)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+def hash_password(password: str, settings: Settings | None = None) -> str:
+    return (_hasher if settings is None else hasher_for(settings)).hash(password)
 
 
 def check_password(password_hash: str, password: str) -> bool:
@@ -143,7 +167,7 @@ def create_user(
         id=new_id(),
         actor_id=actor.id,
         email=email,
-        password_hash=password_hash or hash_password(password),
+        password_hash=password_hash or hash_password(password, settings),
         role=role,
         sponsor_id=sponsor_id,
     )

@@ -249,7 +249,7 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
     application = Application(
         id=new_id(), invite_id=invite.id, sponsor_user_id=invite.inviter_user_id,
         username=form.username, email=form.email,
-        password_hash=password_hash or hash_password(form.password),
+        password_hash=password_hash or hash_password(form.password, settings),
         display_name=form.display_name, trade=trade, business_name=form.business_name,
         postal_code=form.postal_code, relation=form.relation, locale=form.locale, state=state,
         status_token_hash=token_hash(token), created_at=now or utcnow(),

@@ -35,6 +35,9 @@ def write(tmp_path: Path, tables: str) -> str:
         ("[registrations]\nmod = \"closed\"\n", "registrations.mod"),
         ("[territory]\nfile = 3\n", "territory.file"),
         ('[territory]\npath = "lyon.json"\n', "territory.path"),
+        ("[passwords]\nmemory_kib = 64\n", "passwords.memory_kib"),
+        ("[passwords]\ntime_cost = 0\n", "passwords.time_cost"),
+        ('[passwords]\nalgorithm = "md5"\n', "passwords.algorithm"),
         ('api = "x"\n', "api"),
     ],
 )
@@ -64,3 +67,24 @@ def test_load_settings__good_tables_and_env_strings_pass(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={"VOISINS_API_RATE_LIMIT": "many"})
     assert info.value.key == "api.rate_limit"
+
+
+def test_passwords_table_sets_the_cost_of_new_hashes_only(tmp_path: Path) -> None:
+    """``[passwords]`` changes the argon2 cost of new hashes; without it, argon2's own
+    parameters; a hash made with either is checked by both (the parameters are in it)."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    from fedi.services.accounts import check_password, hash_password
+
+    plain = load_settings(write(tmp_path, ""), env={})
+    (tmp_path / "cheap").mkdir()
+    cheap = load_settings(write(tmp_path / "cheap", "[passwords]\ntime_cost = 2\n"
+                                                      "memory_kib = 2048\n"), env={})
+    strong = PasswordHasher().hash("secret")  # what a hub without the table makes
+    weak = hash_password("secret", cheap)
+    params = extract_parameters(weak)
+    assert (params.time_cost, params.memory_cost) == (2, 2048)
+    assert extract_parameters(strong).memory_cost == 65536
+    assert check_password(weak, "secret") and check_password(strong, "secret")
+    assert not check_password(weak, "Secret")
+    assert "passwords" not in plain.extra

@@ -25,10 +25,9 @@ from support.hubs import HubProcess, free_port
 
 from fedi.db import make_engine, make_sessionmaker, transaction
 from fedi.models import Actor, User
-from fedi.services.accounts import check_password
+from fedi.services.accounts import check_password, hasher_for
 
 pytestmark = pytest.mark.multihub
-needs_rehash = PasswordHasher().check_needs_rehash  # today's parameters
 NO_LIMITS = "\n[api]\nrate_limit = 1000000\n"
 
 
@@ -189,6 +188,7 @@ def test_a_weak_hash_is_made_stronger_at_login(make_hub: Callable[..., HubProces
     hub = make_hub("rehash", extra_config=NO_LIMITS)
     hub.add_user("erin")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(hub.passwords["erin"])
+    needs_rehash = hasher_for(hub.settings()).check_needs_rehash  # the hub's parameters
     assert needs_rehash(weak)
     engine, sessions = _users(hub)
     try:

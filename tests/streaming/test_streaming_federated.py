@@ -36,9 +36,7 @@ def test_inbound_followers_only_post_reaches_the_follower_only(
     bea_token, _ = login(b, "bea")
     with socket(b.base, bob_token, stream="user") as bob_ws, \
             socket(b.base, bea_token, how="header") as bea_ws:
-        bea_ws.send({"type": "subscribe", "stream": "user"})
-        bea_ws.send({"type": "subscribe", "stream": "public"})
-        bea_ws.send({"type": "subscribe", "stream": "public:remote"})
+        bea_ws.subscribe("user", "public", "public:remote")
         fol = alice.post("/api/v1/statuses", {"status": "secretFOL", "visibility": "private"})
         nb = alice.post("/api/v1/statuses", {"status": "secretNB", "visibility": "public"})
         wait_for(lambda: any(s["uri"] == fol["uri"] for s in bob.get("/api/v1/timelines/home")),

@@ -68,7 +68,26 @@ class Socket:
     def send(self, doc: dict[str, Any]) -> None:
         self.conn.send(json.dumps(doc))
 
+    def subscribe(self, *streams: str) -> None:
+        """Subscribe, and wait until the server has applied it: messages are applied in
+        order, so the error answering a later unknown stream comes after them (Mastodon
+        acknowledges nothing else)."""
+        marker = f"marker-{time.monotonic_ns()}"
+        for stream in streams:
+            self.send({"type": "subscribe", "stream": stream})
+        self.send({"type": "subscribe", "stream": marker})
+        errors = sum(1 for _a, f in self.frames if f.get("error"))
+        wait_for(lambda: sum(1 for _a, f in self.frames if f.get("error")) > errors,
+                 what=f"the server to apply the subscriptions {streams}")
+
     def find(self, event: str, pred: Callable[[Any], bool]) -> tuple[float, dict[str, Any]] | None:
+        found = self._find(event, pred)
+        if found is None and self.closed.is_set():  # waiting longer would not help: say why
+            raise AssertionError(f"the socket closed ({self.conn.close_code} "
+                                 f"{self.conn.close_reason!r}) before a matching {event}")
+        return found
+
+    def _find(self, event: str, pred: Callable[[Any], bool]) -> tuple[float, dict[str, Any]] | None:
         for at, frame in list(self.frames):
             if frame.get("event") == event:
                 payload = frame.get("payload")
@@ -141,8 +160,7 @@ def test_followers_only_post_reaches_followers_streams_only(hub: HubProcess) -> 
         with socket(hub.base, b_tok) as bob_ws, \
                 socket(hub.base, c_tok, how="header") as carol_ws, \
                 socket(hub.base, a_tok, how="query", stream="user:notification") as alice_ws:
-            bob_ws.send({"type": "subscribe", "stream": "user"})
-            bob_ws.send({"type": "subscribe", "stream": "direct"})
+            bob_ws.subscribe("user", "direct")
             for sub in ({"type": "subscribe", "stream": "user"},
                         {"type": "subscribe", "stream": "public:local"},
                         {"type": "subscribe", "stream": "hashtag", "tag": "Marche"}):

@@ -3,12 +3,16 @@ process on its own loopback address, stopped by PID when the test ends."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +27,26 @@ from fedi.migrate import upgrade
 from fedi.services.accounts import create_user
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+_sqlite_template: list[Path] = []
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A fresh SQLite database at ``path`` with the newest schema: the migrations run once
+    per test process, into a template that is copied (SQLite's backup API) for each hub."""
+    if not _sqlite_template:
+        folder = Path(tempfile.mkdtemp(prefix="voisins-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        upgrade(f"sqlite:///{folder / 'template.db'}")
+        _sqlite_template.append(folder / "template.db")
+    src, dst = sqlite3.connect(_sqlite_template[0]), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return f"sqlite:///{path}"
 
 
 def free_port(host: str) -> int:
@@ -64,6 +88,12 @@ def wait_while_progressing(measure: Callable[[], int], done: Callable[[int], boo
     return last
 
 
+# Test hubs hash passwords cheaply (argon2id, 1 pass over 1 MiB instead of 3 over 64 MiB):
+# hundreds of members are created and log in during a run. Parameters are read from each
+# stored hash, so checks, rehash-at-login and the login queue run the code hubs run.
+TEST_PASSWORDS = "\n[passwords]\ntime_cost = 1\nmemory_kib = 1024\n"
+
+
 @dataclass
 class HubProcess:
     name: str
@@ -98,7 +128,7 @@ class HubProcess:
         )
         text = text.replace('host = "127.0.0.1"', f'host = "{self.host}"')
         text = text.replace("port = 8000", f"port = {self.port}")
-        self.config_path.write_text(text + self.extra_config, encoding="utf-8")
+        self.config_path.write_text(text + self.extra_config + TEST_PASSWORDS, encoding="utf-8")
 
     def settings(self) -> Settings:
         return load_settings(str(self.config_path), env={})

@@ -47,6 +47,7 @@ class PostgresServer:
     datadir: Path
     port: int
     as_postgres: bool
+    template: str | None = None
 
     def _cmd(self, *args: str) -> list[str]:
         if self.as_postgres:
@@ -60,12 +61,24 @@ class PostgresServer:
     def url(self, dbname: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, *, migrated: bool = False) -> str:
+        """An empty database, or (``migrated``) a copy of one the migrations ran on once
+        for this server: ``CREATE DATABASE ... TEMPLATE`` costs a fraction of a migration."""
         import psycopg
 
+        template = f' TEMPLATE "{self.migrated_template()}"' if migrated else ""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{template}')
         return self.url(name)
+
+    def migrated_template(self) -> str:
+        if not self.template:
+            from fedi.migrate import upgrade
+
+            name = "t_migrated_template"
+            upgrade(self.create_database(name))  # NullPool: no connection stays open
+            self.template = name
+        return self.template
 
     def stop(self) -> None:
         subprocess.run(
