@@ -34,6 +34,7 @@ from fedi.peers import Peers
 from fedi.resolve import ActorResolver
 from fedi.services.accounts import ensure_instance_actor, use_password_settings
 from fedi.services.data_export import ExportBuilder
+from fedi.services.hub_identity import apply_identity, start_identity_refresh
 from fedi.services.mesh import MeshWorker, mesh_options
 from fedi.services.poll_closer import PollCloser, closer_options
 from fedi.services.reminders import Reminders
@@ -79,7 +80,9 @@ async def start_federation(hub: Hub) -> None:
     """The instance actor's signer, the guarded HTTP client, resolver and key store."""
     settings = hub.settings
     with transaction(hub.sessions) as session:
+        apply_identity(session, settings)  # the console's name, description and territory
         instance = ensure_instance_actor(session, settings)
+    hub.extras["identity_refresh"] = start_identity_refresh(hub.read_sessions, settings)
     hub.signer = Signer(key_id=instance.key_id or "", private_key_pem=instance.private_key_pem or "")
     client = make_client(allow_private=settings.allow_private_addresses, ca_bundle=settings.ca_bundle)
     # may_contact: linked and requested hubs, and a hub we just unlinked while our Undo to it
@@ -234,6 +237,9 @@ async def stop_workers(tasks: list[tuple[asyncio.Task[None], asyncio.Event]]) ->
 
 
 async def stop_federation(hub: Hub) -> None:
+    refresh = hub.extras.pop("identity_refresh", None)
+    if refresh is not None:
+        await stop_workers([refresh])
     if hub.fetcher is not None:
         await hub.fetcher.client.aclose()
     hub.engine.dispose()

@@ -60,6 +60,8 @@ class Settings:
     # empty: none, the socket's peer is the client.
     forwarded_allow_ips: tuple[str, ...] = ()
     # Link requests from hubs no admin listed, waiting for an admin (fedi.services.trust).
+    # [hub] description: a few sentences for the front page and /api/v1/instance.
+    description: str = ""
     max_pending_links: int = 100
     max_pending_links_per_domain: int = 3
     pending_link_days: float = 14.0
@@ -234,6 +236,7 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     return Settings(
         domain=domain,
         name=_as_str("hub.name", hub.get("name", domain)),
+        description=_as_str("hub.description", hub.get("description", "")),
         scheme=scheme,
         territory=territory,
         secret=secret,

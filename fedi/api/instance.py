@@ -3,6 +3,7 @@ peers and the other instance extras. Public: apps read them before logging in.""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from sqlalchemy import func, select
@@ -80,6 +81,8 @@ def _media(call: Call, features: frozenset[str]) -> tuple[dict[str, Any], dict[s
 
 
 def _description(call: Call) -> str:
+    if call.hub.settings.description:  # the admins' own words (console or voisins.toml)
+        return call.hub.settings.description
     territory = ", ".join(call.hub.settings.territory)
     return (f"{SHORT} Territoire / Territory : {territory}." if territory else SHORT)
 
@@ -161,7 +164,9 @@ async def activity(call: Call) -> Any:
 
 
 async def extended_description(call: Call) -> Any:
-    return {"updated_at": "2026-01-01T00:00:00.000Z", "content": f"<p>{_description(call)}</p>"}
+    paragraphs = _description(call).split("\n\n")
+    return {"updated_at": "2026-01-01T00:00:00.000Z",
+            "content": "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)}
 
 
 async def privacy_policy(call: Call) -> Any:

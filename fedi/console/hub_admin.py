@@ -12,12 +12,12 @@ from starlette.routing import Route
 
 from fedi.config import normalize_domain
 from fedi.console.access import ADMIN, by_of, done, page, reading, require_role, writing
-from fedi.i18n import N_, translate
+from fedi.i18n import N_, translate, translate_text
 from fedi.models import Neighbour
 from fedi.services import audit, neighbours, trades
 from fedi.services.domains import other_servers
 from fedi.services.hub_health import domain_health, link_health
-from fedi.services.hub_settings import SPECS, SettingError, all_settings, set_setting
+from fedi.services.hub_settings import IDENTITY, SPECS, SettingError, all_settings, set_setting
 from fedi.site.page import publish_ctx, read_form
 from fedi.web.state import hub_of
 from fedi.web.templating import request_language
@@ -26,6 +26,11 @@ NOTICES = {"saved": N_("Your changes were saved."), "linked": N_("The link is re
            "unlinked": N_("The link is ended."), "allowed": N_("The domain is allowed."),
            "blocked": N_("The domain is blocked."),
            "removed": N_("The domain is neither allowed nor blocked any more.")}
+
+
+# The hub's name, description, territory and default audience have their own page
+# (fedi/console/identity.py).
+GENERAL = {key: spec for key, spec in SPECS.items() if key not in IDENTITY}
 
 
 def _notice(request: Request, lang: str) -> str | None:
@@ -152,7 +157,7 @@ def _settings_page(request: Request, errors: dict[str, str] | None = None, statu
     with reading(request) as session:
         current = all_settings(session)
     specs = [(key, spec.help_fr if lang == "fr" else spec.help_en, (values or current)[key],
-              isinstance(spec.default, bool)) for key, spec in SPECS.items()]
+              isinstance(spec.default, bool)) for key, spec in GENERAL.items()]
     return page(request, "console/settings.html", {
         "nav": "settings", "specs": specs, "errors": errors or {},
         "error": translate(lang, "Some settings are not valid: nothing was changed.")
@@ -166,16 +171,17 @@ async def settings_page(request: Request) -> Response:
 
 @require_role(*ADMIN)
 async def save_settings(request: Request) -> Response:
-    form = await read_form(request, tuple(SPECS), limit=200)
+    form = await read_form(request, tuple(GENERAL), limit=200)
+    lang = request_language(request)
     values: dict[str, Any] = {}
-    for key, spec in SPECS.items():
+    for key, spec in GENERAL.items():
         values[key] = form[key] == "on" if isinstance(spec.default, bool) else form[key]
     errors: dict[str, str] = {}
-    for key, spec in SPECS.items():
+    for key, spec in GENERAL.items():
         try:
             spec.parse(values[key])
         except SettingError as exc:
-            errors[key] = str(exc)
+            errors[key] = translate_text(lang, str(exc))
     if errors:
         return _settings_page(request, errors, 422, values)
     by = by_of(request)

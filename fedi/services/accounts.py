@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fedi.config import Settings
+from fedi.convert.model_to_api import TO_API
 from fedi.ids import Urls, new_id
 from fedi.keys import generate_private_key_pem, public_pem_from_private
 from fedi.models import Actor, User
+from fedi.services.hub_settings import get_setting
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,29}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
@@ -170,6 +172,8 @@ def create_user(
         password_hash=password_hash or hash_password(password, settings),
         role=role,
         sponsor_id=sponsor_id,
+        # The hub's default audience (console), in the API's words; theirs to change.
+        default_visibility=TO_API[get_setting(session, "default_audience")],
     )
     session.add(user)
     session.flush()

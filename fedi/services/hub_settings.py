@@ -6,6 +6,7 @@ French and English. Unknown keys and bad values are refused with a message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
+from fedi.i18n import N_
 from fedi.models import HubSetting
 
 REGISTRATION_MODES = ("invite", "approval", "closed")
 TRADE_RULE_ACTIONS = ("refuse", "waitlist")
+AUDIENCES = ("followers", "hub", "neighbourhood")
+# Edited on their own page (/console/settings/hub), applied to the running hub at once.
+IDENTITY = ("hub_name", "hub_description", "territory", "default_audience")
 
 
 class SettingError(ValueError):
@@ -32,14 +37,15 @@ def _bool(value: Any) -> bool:
         return True
     if text in {"off", "false", "no", "0", "non"}:
         return False
-    raise SettingError(f"expected on or off, got {value!r}")
+    raise SettingError(N_("expected on or off, got %(value)s") % {"value": repr(value)})
 
 
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip().lower()
         if text not in choices:
-            raise SettingError(f"expected one of {', '.join(choices)}, got {value!r}")
+            raise SettingError(N_("expected one of %(choices)s, got %(value)s") % {
+                "choices": ", ".join(choices), "value": repr(value)})
         return text
 
     return parse
@@ -48,8 +54,36 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 def _days(value: Any) -> int:
     text = str(value).strip() or "0"  # an emptied field: the default, at once
     if not text.isdigit() or len(text) > 3 or int(text) > 365:
-        raise SettingError(f"expected a number of days from 0 to 365, got {value!r}")
+        raise SettingError(N_("expected a number of days from 0 to 365, got %(value)s")
+                           % {"value": repr(value)})
     return int(text)
+
+
+def _text(limit: int, *, lines: bool = False) -> Callable[[Any], str]:
+    """Free text: one line (spaces collapsed), or ``lines`` kept; at most ``limit``."""
+
+    def parse(value: Any) -> str:
+        raw = str(value).replace("\r\n", "\n")
+        text = raw.strip() if lines else " ".join(raw.split())
+        if len(text) > limit:
+            raise SettingError(N_("at most %(limit)s characters, got %(count)s")
+                               % {"limit": limit, "count": len(text)})
+        if any(ord(c) < 32 and c not in "\n\t" for c in text):
+            raise SettingError(N_("control characters are not allowed"))
+        return text
+
+    return parse
+
+
+def _postal_codes(value: Any) -> str:
+    """``75011, 75012``: five-digit codes, at most 40; empty: the ones in voisins.toml."""
+    codes = [c for c in re.split(r"[\s,;]+", str(value).strip()) if c]
+    bad = [c for c in codes if not (len(c) == 5 and c.isascii() and c.isdigit())]
+    if bad:
+        raise SettingError(N_("%(code)s is not a 5-digit postal code") % {"code": repr(bad[0])})
+    if len(codes) > 40:
+        raise SettingError(N_("at most 40 postal codes, got %(count)s") % {"count": len(codes)})
+    return ", ".join(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)
@@ -93,6 +127,26 @@ SPECS: dict[str, Spec] = {
         30, _days,
         "délai (jours) avant l'oubli des profils et publications d'un hub dont le lien a pris fin",
         "days before the cached profiles and posts of a hub no longer linked are dropped"),
+    "hub_name": Spec(
+        "", _text(80),
+        "nom du hub (vide : celui de voisins.toml)",
+        "name of the hub (empty: the one in voisins.toml)"),
+    "hub_description": Spec(
+        "", _text(1000, lines=True),
+        "présentation du hub, en page d'accueil et dans les applications (vide : celle de "
+        "voisins.toml)",
+        "description of the hub, on the front page and in apps (empty: the one in "
+        "voisins.toml)"),
+    "territory": Spec(
+        "", _postal_codes,
+        "territoire : codes postaux, séparés par des virgules (vide : ceux de voisins.toml)",
+        "territory: postal codes, separated by commas (empty: the ones in voisins.toml)"),
+    "default_audience": Spec(
+        "followers", _choice(*AUDIENCES),
+        "audience par défaut des nouveaux membres : followers (abonnés), hub, neighbourhood "
+        "(voisinage) ; chacun peut changer la sienne",
+        "default audience of new members: followers, hub, neighbourhood; each member may "
+        "change theirs"),
     "totp_required_for_admins": Spec(
         False, _bool,
         "les admins doivent activer la connexion en deux étapes (TOTP) pour ouvrir la console",

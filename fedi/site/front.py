@@ -57,6 +57,7 @@ async def front_page(request: Request) -> Response:
         "territory": list(hub.settings.territory),
         "territory_names": city.describe(hub.settings.territory),
         "mode": mode, "neighbours": neighbour_hubs(request),
+        "description": hub.settings.description,
     })
 
 

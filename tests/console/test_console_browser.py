@@ -69,3 +69,24 @@ def test_admin_approves_looks_at_the_tree_and_suspends(
     screenshot(page, "console-audit")
     screenshot_phone(page, "console-audit-phone")
     assert_accessible(page, "console audit log")
+
+    # The hub's own settings: a wrong postal code is shown by its field, then a rename.
+    page.goto(f"{hub.base}/console/settings")
+    page.click("a:has-text('Nom, présentation, territoire')")
+    page.wait_for_url("**/console/settings/hub")
+    page.fill("#h-territory", "75011, 7501")
+    page.click("main button[type=submit]")
+    assert page.locator("#h-territory").get_attribute("aria-invalid") == "true"
+    assert "code postal à 5 chiffres" in page.locator("#e-territory").inner_text()
+    screenshot(page, "console-hub-error")
+    assert_accessible(page, "console hub settings with an error")
+    page.fill("#h-territory", "75011")
+    page.fill("#h-name", "Les Voisins du Onze")
+    page.select_option("#h-audience", "hub")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/console/settings/hub?done=saved")
+    assert page.locator("a.brand").inner_text().startswith("Les Voisins du Onze")
+    assert page.locator("#h-name").input_value() == "Les Voisins du Onze"
+    screenshot(page, "console-hub")
+    screenshot_phone(page, "console-hub-phone")
+    assert_accessible(page, "console hub settings")
