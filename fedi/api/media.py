@@ -58,6 +58,9 @@ async def read_upload(call: Call, name: str, max_bytes: int) -> bytes | None:
     item = form.get(name)
     if not isinstance(item, UploadFile):
         return None
+    # From the start: a request run again (the API retries once when SQLite is locked)
+    # reads the same cached form, whose file the first run already read to its end.
+    await item.seek(0)
     data = await item.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ApiError(413, f"File is larger than {max_bytes // (1024 * 1024)} MB")

@@ -345,3 +345,38 @@ def test_a_suspended_members_photos_are_no_longer_served(world: ApiWorld) -> Non
         s.get(Actor, sam.actor_id).suspended_at = None
         s.scalar(select(User).where(User.id == sam.user_id)).disabled = False
     assert fetch(world, url).status_code == 200
+
+
+def test_a_request_run_again_reads_the_whole_file_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite the API runs a request once more when the database was locked
+    (fedi.api.auth); the second run must read the upload whole, not from where the first
+    run stopped (it once answered 422 "not a supported image" on a busy machine)."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from fedi.api import media as media_api
+
+    world = ApiWorld(f"sqlite:///{tmp_path / 'hub.db'}",
+                     extra={"media": {"path": str(tmp_path / "files")}})
+    try:
+        alice = world.member("alice")
+        real = media_api.processed
+        seen: list[int] = []
+
+        async def locked_the_first_time(call: object, data: bytes, key: str) -> object:
+            seen.append(len(data))
+            if len(seen) == 1:
+                raise OperationalError("UPDATE actors", {},
+                                       sqlite3.OperationalError("database is locked"))
+            return await real(call, data, key)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(media_api, "processed", locked_the_first_time)
+        photo = jpeg_with_gps((300, 300))
+        me = ok(world.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                                   files={"avatar": ("me.jpg", photo, "image/jpeg")}))
+        assert seen == [len(photo), len(photo)]
+        assert "/media/default/" not in me["avatar"]
+    finally:
+        world.close()
