@@ -88,7 +88,10 @@ class Peers:
             policies = session.execute(select(DomainPolicy.domain, DomainPolicy.policy)).all()
         blocked = {domain for domain, policy in policies if policy == "block"}
         servers = (set(self.settings.allowed) | {d for d, p in policies if p == "allow"}) - blocked
-        linked = set(self.settings.neighbours)
+        # A hub listed in voisins.toml is linked unless an admin ended the link since
+        # (console or CLI "unlink"): the latest decision holds until they link it again.
+        ended = {domain for domain, state in rows if state in ENDED_STATES}
+        linked = set(self.settings.neighbours) - ended
         reachable = linked | servers
         for domain, state in rows:
             if state == "linked":

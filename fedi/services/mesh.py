@@ -268,8 +268,9 @@ class MeshWorker:
     def _claim(self) -> list[str]:
         now = self.clock()
         with transaction(self.sessions) as session:
-            linked = set(session.scalars(select(Neighbour.domain).where(
+            linked = {d for d in set(session.scalars(select(Neighbour.domain).where(
                 Neighbour.state == "linked"))) | set(self.ctx.settings.neighbours)
+                if link_holds(session, self.ctx.settings, d)}
             known = set(session.scalars(select(NeighbourSync.domain)))
             for domain in linked - known:  # linked before this worker existed, or by hand
                 mark_sync_due(session, domain, now)

@@ -29,6 +29,7 @@ from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.ids import new_id
 from fedi.models import Actor, DirectoryListing, Neighbour, NeighbourSync, Status, TimelineEntry
+from fedi.peers import ENDED_STATES
 from fedi.services import trust
 from fedi.services.accounts import ensure_instance_actor
 from fedi.services.territory import clean_territory
@@ -41,7 +42,7 @@ from outbox.queue import drop_for_domain, enqueue_deliveries
 
 TERRITORY_CONTEXT: list[Any] = [AS, {"voisins": "https://voisins.social/ns#",
                                      "territory": "voisins:territory"}]
-ENDED = ("refused", "unlinked", "rejected")
+ENDED = ENDED_STATES
 
 
 class LinkError(ValueError):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from fedi.config import Settings
 from fedi.db import utcnow
 from fedi.models import Neighbour, NeighbourSync
+from fedi.peers import ENDED_STATES
 from fedi.services.hub_settings import get_setting
 from fedi.services.territory import adjacent_to_us
 
@@ -68,6 +69,8 @@ def request_group(domain: str) -> str:
 
 def is_listed(settings: Settings, row: Neighbour | None, domain: str) -> bool:
     """Did our admins list this hub (config, or added/approved by an admin)?"""
+    if row is not None and row.state in ENDED_STATES:  # an admin ended it since
+        return False
     return domain in settings.neighbours or (row is not None and row.source == ADMIN_SOURCE
                                              and row.state in ("requested", "linked"))
 
@@ -77,7 +80,7 @@ def vouchers(session: Session, settings: Settings) -> set[str]:
     admin_linked = set(session.scalars(select(Neighbour.domain).where(
         Neighbour.state == "linked", Neighbour.source == ADMIN_SOURCE)))
     ended = set(session.scalars(select(Neighbour.domain).where(
-        Neighbour.state.in_(("refused", "unlinked", "rejected")))))
+        Neighbour.state.in_(ENDED_STATES))))
     # A configured neighbour counts as linked (fedi.peers) unless the link ended since.
     return admin_linked | (set(settings.neighbours) - ended)
 

@@ -34,7 +34,7 @@ def neighbour_hubs(request: Request) -> list[NeighbourHub]:
     with hub.read_sessions() as session:
         rows = {r.domain: r for r in session.scalars(
             select(Neighbour).where(Neighbour.state == "linked"))}
-        domains = sorted(set(rows) | set(hub.settings.neighbours))
+        domains = sorted(set(rows) | (set(hub.settings.neighbours) & hub.peers.linked()))
         names = dict(session.execute(select(Actor.domain, Actor.display_name).where(
             Actor.type == "Application", Actor.domain.in_(domains))).all()) if domains else {}
     out = []

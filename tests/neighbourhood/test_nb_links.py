@@ -210,3 +210,45 @@ def test_unlink_drops_what_is_queued_and_sends_an_undo(settings: Settings) -> No
             assert again.state == "refused"
     finally:
         engine.dispose()
+
+
+def test_unlinking_a_hub_listed_in_the_config_holds(settings: Settings) -> None:
+    """A hub listed in ``federation.neighbours`` is linked from the start; an admin who
+    unlinks it (console or CLI) is obeyed until they link it again: not linked, not a
+    voucher, not trusted for automatic links, no longer reachable for signed requests."""
+    from dataclasses import replace
+
+    from fedi.services import trust
+
+    listed = replace(settings, neighbours=("douze.test",))
+    engine = make_engine(listed.database_url)
+    sessions = make_sessionmaker(engine)
+    peers = Peers(listed, sessions)
+    ctx = PublishContext(settings=listed, urls=Urls(listed.base_url),
+                         is_allowed=peers.is_allowed, linked_domains=peers.allowed)
+    try:
+        with transaction(sessions) as session:
+            row = neighbours.request_link(session, ctx, "douze.test")
+            row.incoming_accepted = row.outgoing_accepted = True
+            row.state = "linked"
+        peers.invalidate()
+        assert peers.is_linked("douze.test") and "douze.test" in peers.linked()
+        with sessions() as session:
+            assert "douze.test" in trust.vouchers(session, listed)
+            assert trust.is_listed(listed, neighbours.find_row(session, "douze.test"),
+                                   "douze.test")
+        with transaction(sessions) as session:
+            neighbours.unlink(session, ctx, "douze.test")
+        peers.invalidate()
+        assert not peers.is_linked("douze.test") and "douze.test" not in peers.linked()
+        assert not peers.is_allowed("douze.test")
+        with sessions() as session:
+            assert "douze.test" not in trust.vouchers(session, listed)
+            assert not trust.is_listed(listed, neighbours.find_row(session, "douze.test"),
+                                       "douze.test")
+        with transaction(sessions) as session:  # the admin links it again
+            neighbours.request_link(session, ctx, "douze.test")
+        peers.invalidate()
+        assert peers.is_linked("douze.test")
+    finally:
+        engine.dispose()
