@@ -29,7 +29,7 @@ def test_quickstart__fresh_directory_to_a_running_hub(tmp_path: Path) -> None:
             assert proc.poll() is None, log_path.read_text()
             return httpx.get(f"{base}/.well-known/nodeinfo", timeout=2).status_code == 200
 
-        wait_for(answers, timeout=60, what="the quickstart hub to answer")
+        wait_for(answers, timeout=180, what="the quickstart hub to answer")
         out = log_path.read_text()
         login = re.search(r"admin login: (\S+@\S+) / (\S+)", out)
         assert login is not None, out

@@ -70,7 +70,7 @@ def test_readme_two_hubs_recipe__hubs_link_and_see_each_other(tmp_path: Path) ->
                     except httpx.TransportError:
                         return False
 
-                wait_for(answers, timeout=60, what=f"the hub on port {port} to answer")
+                wait_for(answers, timeout=180, what=f"the hub on port {port} to answer")
             elif " neighbours list" in line:
                 pattern = rf"^127\.0\.0\.1:{vingt}\tlinked"
 

@@ -9,7 +9,6 @@ as plain JSON. The remote records every request; none may name a context.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -61,14 +60,11 @@ def test_inbound_activity__contexts_never_fetched(world: SimpleNamespace, shape:
     else:
         context = [AS, recursive_context(evil, 40)["@context"]]
     doc = create_note(actor, to=[world.alice], mentions=[world.alice], context=context)
-    start = time.monotonic()
     response = evil.post(world.inbox, doc, actor)
-    took = time.monotonic() - start
     assert response.status_code == 202, response.text
     wait_processed(world.hub, doc["id"])
     assert status_by_uri(world.hub, doc["object"]["id"]) is not None
-    assert context_requests(evil) == []
-    assert took < 2  # one key fetch and a store; no expansion work
+    assert context_requests(evil) == []  # no expansion: nothing fetched, whatever the shape
 
 
 def test_fetched_actor_with_remote_contexts__contexts_never_fetched(
