@@ -82,7 +82,8 @@ async def start_federation(hub: Hub) -> None:
     with transaction(hub.sessions) as session:
         apply_identity(session, settings)  # the console's name, description and territory
         instance = ensure_instance_actor(session, settings)
-    hub.extras["identity_refresh"] = start_identity_refresh(hub.read_sessions, settings)
+    hub.extras["identity_refresh"] = start_identity_refresh(hub.read_sessions, settings,
+                                                            Backoff(hub.database))
     hub.signer = Signer(key_id=instance.key_id or "", private_key_pem=instance.private_key_pem or "")
     client = make_client(allow_private=settings.allow_private_addresses, ca_bundle=settings.ca_bundle)
     # may_contact: linked and requested hubs, and a hub we just unlinked while our Undo to it

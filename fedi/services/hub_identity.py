@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedi.config import Settings
 from fedi.convert.model_to_ap import instance_actor
+from fedi.db_faults import Backoff
 from fedi.ids import new_id
 from fedi.models import HubSetting
 from fedi.services.accounts import ensure_instance_actor
@@ -96,9 +97,10 @@ def announce_hub(session: Session, ctx: PublishContext) -> None:
     publish(session, ctx, actor, update)
 
 
-def start_identity_refresh(sessions: sessionmaker[Session],
-                           settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
-    """Every ``REFRESH_SECONDS``: another process may have saved the console's page."""
+def start_identity_refresh(sessions: sessionmaker[Session], settings: Settings,
+                           backoff: Backoff) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Every ``REFRESH_SECONDS``: another process may have saved the console's page.
+    ``backoff``: the hub's (one line per outage for the whole process, not one per job)."""
     stop = asyncio.Event()
 
     async def once() -> int:
@@ -110,5 +112,5 @@ def start_identity_refresh(sessions: sessionmaker[Session],
         return 0  # then wait the interval
 
     task = asyncio.create_task(run_periodically(once, stop, REFRESH_SECONDS, log,
-                                                "hub identity refresh"))
+                                                "hub identity refresh", backoff=backoff))
     return task, stop
