@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from fedi.api.polls import poll_entities
@@ -29,8 +29,15 @@ from fedi.models import (
 )
 from fedi.services.media import attachments_of, profile_urls
 from fedi.services.moves import verified_move_target
-from fedi.services.timelines import count_visible_replies
+from fedi.services.timelines import count_visible_replies, status_columns
 from fedi.web.state import Hub
+
+
+@cache
+def actor_columns() -> tuple[Any, ...]:
+    """What a rendered account needs, as plain columns (no keys, no raw document)."""
+    return tuple(c for c in Actor.__table__.c
+                 if c.key not in ("raw", "public_key_pem", "private_key_pem"))
 
 
 class Renderer:
@@ -48,9 +55,15 @@ class Renderer:
 
     @cached_property
     def trade_labels(self) -> dict[str, str]:
-        """Trade key → French label (« plombier » → « Plombier·ère »)."""
-        return {slug: label for slug, label in self.session.execute(
-            select(TradeCategory.slug, TradeCategory.label_fr))}
+        """Trade key → French label (« plombier » → « Plombier·ère »), kept as long as the
+        account counts (``[api] account_stats_ttl``) in this process: labels rarely change."""
+        cache = stats_cache(self.hub)
+        labels = cache.labels()
+        if labels is None:
+            labels = {slug: label for slug, label in self._rows(
+                select(TradeCategory.slug, TradeCategory.label_fr))}
+            cache.put_labels(labels)
+        return labels
 
     def _rows(self, statement: Any) -> list[Any]:
         """Plain rows through the session's connection (no ORM work for tuples)."""
@@ -90,10 +103,12 @@ class Renderer:
                                         last_status_id=statuses.get(i, (0, None))[1])
                 for i in ids}
 
-    def accounts(self, actors: Sequence[Actor]) -> list[dict[str, Any]]:
+    def accounts(self, actors: Sequence[Any]) -> list[dict[str, Any]]:
+        """Account entities of ``actors``: ORM entities, or rows of ``actor_columns``."""
         missing = [a.id for a in actors if a.id not in self._accounts]
         stats = self.account_stats(missing)
-        pictures = profile_urls(self.session, [a for a in actors if a.id in set(missing)],
+        wanted = set(missing)
+        pictures = profile_urls(self.session, [a for a in actors if a.id in wanted],
                                 base=self.base, secret=self.hub.settings.secret)
         for actor in actors:
             if actor.id not in self._accounts:
@@ -107,7 +122,7 @@ class Renderer:
                 self._accounts[actor.id]["moved"] = self.moved_account(actor)
         return [self._accounts[a.id] for a in actors]
 
-    def moved_account(self, actor: Actor) -> dict[str, Any] | None:
+    def moved_account(self, actor: Any) -> dict[str, Any] | None:
         """Mastodon's ``moved``: the account it moved to, when that account lists it back."""
         target = verified_move_target(self.session, actor)
         if target is None:
@@ -137,16 +152,24 @@ class Renderer:
             return {}
         return {a.id: a for a in self.session.scalars(select(Actor).where(Actor.id.in_(ids)))}
 
+    def _actor_rows(self, ids: Iterable[int]) -> dict[int, Any]:
+        """Like ``actors_by_id``, as plain rows (what entities need, cheaper to load)."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        return {a.id: a for a in self._rows(select(*actor_columns()).where(Actor.id.in_(ids)))}
+
     # -- statuses -----------------------------------------------------------------------
 
-    def statuses(self, rows: Sequence[Status], *, with_text: bool = False) -> list[dict[str, Any]]:
+    def statuses(self, rows: Sequence[Any], *, with_text: bool = False) -> list[dict[str, Any]]:
+        """Status entities of ``rows``: ORM entities, or rows of ``status_columns``."""
         if not rows:
             return []
         s = self.session
         by_id = {r.id: r for r in rows}
         wanted = [r.reblog_of_id for r in rows if r.reblog_of_id and r.reblog_of_id not in by_id]
         if wanted:
-            for original in s.scalars(select(Status).where(Status.id.in_(wanted))):
+            for original in self._rows(select(*status_columns()).where(Status.id.in_(wanted))):
                 by_id[original.id] = original
         ids = list(by_id)
         parents = [r.in_reply_to_id for r in by_id.values() if r.in_reply_to_id]
@@ -162,20 +185,22 @@ class Renderer:
         for status_id, name in self._rows(select(Tag.status_id, Tag.name)
                                           .where(Tag.status_id.in_(ids))):
             tags.setdefault(status_id, []).append(name)
-        counts: dict[tuple[int, str], int] = {
-            (sid, kind): n for sid, kind, n in self._rows(
-                select(Interaction.status_id, Interaction.kind, func.count())
-                .where(Interaction.status_id.in_(ids), Interaction.kind.in_(("like", "announce")))
-                .group_by(Interaction.status_id, Interaction.kind))}
+        # Counts of every kind and the viewer's own interactions, in one pass.
+        counts: dict[tuple[int, str], int] = {}
         mine: set[tuple[int, str]] = set()
+        viewer_id = self.viewer.id if self.viewer is not None else None
+        for sid, kind, n, own in self._rows(
+                select(Interaction.status_id, Interaction.kind, func.count(),
+                       func.max(case((Interaction.actor_id == viewer_id, 1), else_=0)))
+                .where(Interaction.status_id.in_(ids))
+                .group_by(Interaction.status_id, Interaction.kind)):
+            counts[(sid, kind)] = n
+            if own:
+                mine.add((sid, kind))
         replies: dict[int, int] = {}
         if self.viewer is not None:
-            mine = {(sid, kind) for sid, kind in self._rows(
-                select(Interaction.status_id, Interaction.kind)
-                .where(Interaction.actor_id == self.viewer.id,
-                       Interaction.status_id.in_(ids)))}
             replies = count_visible_replies(s, self.viewer, self.linked, ids)
-        authors = self.actors_by_id(r.actor_id for r in by_id.values())
+        authors = self._actor_rows(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
         polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
         media = attachments_of(s, ids)
@@ -209,11 +234,11 @@ class Renderer:
     # -- notifications, relationships ---------------------------------------------------
 
     def notifications(self, rows: Sequence[Notification]) -> list[dict[str, Any]]:
-        actors = self.actors_by_id(n.from_actor_id for n in rows)
+        actors = self._actor_rows(n.from_actor_id for n in rows)
         self.accounts(list(actors.values()))
         status_ids = [n.status_id for n in rows if n.status_id]
-        statuses = list(self.session.scalars(select(Status).where(Status.id.in_(status_ids)))
-                        ) if status_ids else []
+        statuses = self._rows(select(*status_columns()).where(Status.id.in_(status_ids))
+                              ) if status_ids else []
         rendered = {int(e["id"]): e for e in self.statuses(statuses)}
         out = []
         for n in rows:
@@ -253,6 +278,7 @@ class StatsCache:
         self.clock = clock
         self.max_size = max_size
         self._items: dict[int, tuple[float, convert.AccountStats]] = {}
+        self._labels: tuple[float, dict[str, str]] | None = None
 
     def get_many(self, ids: Iterable[int]) -> dict[int, convert.AccountStats]:
         now = self.clock()
@@ -274,6 +300,18 @@ class StatsCache:
 
     def forget(self, actor_id: int) -> None:
         self._items.pop(actor_id, None)
+
+    def labels(self) -> dict[str, str] | None:
+        """The trade labels, while fresh."""
+        item = self._labels
+        return item[1] if item is not None and item[0] > self.clock() else None
+
+    def put_labels(self, labels: dict[str, str]) -> None:
+        if self.ttl > 0:
+            self._labels = (self.clock() + self.ttl, labels)
+
+    def forget_labels(self) -> None:
+        self._labels = None
 
 
 def stats_cache(hub: Hub) -> StatsCache:

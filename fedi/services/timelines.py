@@ -109,14 +109,39 @@ def _bound_visible() -> ColumnElement[bool]:
                     Status, Actor)
 
 
-@cache
-def _visible_base() -> Select[Any]:
-    return select(Status).join(Actor, Actor.id == Status.actor_id).where(_bound_visible())
+def bound_visible() -> ColumnElement[bool]:
+    """``visible_to`` with the viewer and the linked domains as parameters (``bound``)."""
+    return _bound_visible()
 
 
 @cache
-def _home_filter() -> Select[Any]:
-    return (select(Status).join(Actor, Actor.id == Status.actor_id)
+def status_columns() -> tuple[Any, ...]:
+    """What a rendered status needs (fedi.api.entities), as plain columns: the API's hot
+    read paths return these rows (attribute access like the entity's) instead of ORM
+    entities, which cost several times more to load."""
+    return tuple(c for c in Status.__table__.c if c.key not in ("raw", "recipients"))
+
+
+def _selected(rows: bool) -> Select[Any]:
+    return select(*status_columns()) if rows else select(Status)
+
+
+def _fetch(session: Session, query: Select[Any], params: dict[str, Any],
+           rows: bool) -> list[Any]:
+    """ORM entities, or (``rows``) plain rows read through the session's connection."""
+    if rows:
+        return list(session.connection().execute(query, params).all())
+    return list(session.scalars(query, params).all())
+
+
+@cache
+def _visible_base(rows: bool = False) -> Select[Any]:
+    return _selected(rows).join(Actor, Actor.id == Status.actor_id).where(_bound_visible())
+
+
+@cache
+def _home_filter(rows: bool = False) -> Select[Any]:
+    return (_selected(rows).join(Actor, Actor.id == Status.actor_id)
             .where(_bound_visible(), not_silenced(VIEWER)))
 
 
@@ -138,29 +163,36 @@ def bound(viewer: Actor, linked: frozenset[str]) -> dict[str, Any]:
     return {"viewer_id": viewer.id, "linked": sorted(linked)}
 
 
-def _visible_statuses(viewer: Actor, linked: frozenset[str]) -> Select[Any]:
-    return _visible_base()
+def _visible_statuses(viewer: Actor, linked: frozenset[str], rows: bool = False) -> Select[Any]:
+    return _visible_base(rows)
 
 
-def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) -> list[Status]:
+@cache
+def _home_candidates() -> Select[Any]:
+    return select(TimelineEntry.status_id).where(TimelineEntry.owner_id == VIEWER)
+
+
+def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
+         rows: bool = False) -> list[Any]:
     """The member's timeline rows, in windows read from the (owner, status) index, then the
     visible ones among them: one plan on SQLite and PostgreSQL alike, whatever the
-    planner thinks of the visibility filter."""
+    planner thinks of the visibility filter. ``rows``: plain rows (``status_columns``)
+    rather than ORM entities."""
     params = bound(viewer, linked)
     # Fan-out on write already respects audiences: nearly every row is visible, so a
     # window just over the page saves loading rows that are not shown.
     window = max(page.limit + 5, 25)
     cursor = replace(page, limit=window)
-    found: list[Status] = []
+    found: list[Any] = []
+    connection = session.connection()
     for _ in range(MAX_WINDOWS):
-        candidates = list(session.scalars(paginate(
-            select(TimelineEntry.status_id).where(TimelineEntry.owner_id == viewer.id),
-            TimelineEntry.status_id, cursor)))
+        candidates = list(connection.execute(paginate(
+            _home_candidates(), TimelineEntry.status_id, cursor), params).scalars())
         if not candidates:
             break
-        rows = {r.id: r for r in session.scalars(
-            _home_filter().where(Status.id.in_(candidates)), params)}
-        found.extend(rows[c] for c in candidates if c in rows)
+        by_id = {r.id: r for r in _fetch(
+            session, _home_filter(rows).where(Status.id.in_(candidates)), params, rows)}
+        found.extend(by_id[c] for c in candidates if c in by_id)
         if len(found) >= page.limit or len(candidates) < window:
             break
         cursor = (replace(cursor, min_id=max(candidates)) if page.ascending
@@ -169,18 +201,18 @@ def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) ->
 
 
 def public(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
-           local: bool, remote: bool = False) -> list[Status]:
+           local: bool, remote: bool = False, rows: bool = False) -> list[Any]:
     """``local``: this hub's hub and neighbourhood posts. Otherwise the neighbourhood: those
     plus neighbourhood posts of linked hubs (``remote``: only the latter). No boosts."""
-    query = _visible_statuses(viewer, linked).where(
+    query = _visible_statuses(viewer, linked, rows).where(
         Status.reblog_of_id.is_(None), Status.visibility.in_(("hub", "neighbourhood")),
         not_silenced(VIEWER))
     if local:
         query = query.where(Actor.local)
     elif remote:
         query = query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
-    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
-    return newest_first(rows, page)
+    found = _fetch(session, paginate(query, Status.id, page), bound(viewer, linked), rows)
+    return newest_first(found, page)
 
 
 def tagged(session: Session, viewer: Actor, linked: frozenset[str], name: str, page: Page, *,
@@ -207,10 +239,10 @@ class ProfileFilter:
 
 
 def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: Actor,
-               page: Page, flt: ProfileFilter) -> list[Status]:
+               page: Page, flt: ProfileFilter, *, rows: bool = False) -> list[Any]:
     if flt.only_media:
         return []  # no media attachments on this hub yet
-    query = _visible_statuses(viewer, linked).where(Status.actor_id == target.id)
+    query = _visible_statuses(viewer, linked, rows).where(Status.actor_id == target.id)
     if flt.exclude_replies:
         parent = aliased(Status)
         query = query.where(or_(Status.in_reply_to_id.is_(None),
@@ -225,8 +257,8 @@ def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: 
     if flt.tagged:
         query = query.where(exists().where(Tag.status_id == Status.id,
                                            Tag.name == flt.tagged.lower()))
-    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
-    return newest_first(rows, page)
+    found = _fetch(session, paginate(query, Status.id, page), bound(viewer, linked), rows)
+    return newest_first(found, page)
 
 
 def by_interaction(session: Session, viewer: Actor, linked: frozenset[str], kind: str,
