@@ -157,7 +157,9 @@ def measure(pid: int, db_pid: int | None, port: int, path: str, tokens_file: Pat
             if profile is not None:
                 spy = subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(profile),
-                     "--pid", str(pid), "--duration", str(int(opts.duration)), "--nonblocking"],
+                     "--pid", str(pid), "--duration", str(int(opts.duration)), "--nonblocking",
+                     # DIR/x.txt: collapsed stacks (one line each) rather than a flame graph.
+                     *(["--format", "raw"] if profile.suffix == ".txt" else [])],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif line.startswith("END"):
             cpu_end, wall_end = used(), time.monotonic()

@@ -11,11 +11,11 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property, wraps
+from functools import cache, cached_property, wraps
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -100,15 +100,20 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
+@cache
+def _token_statement() -> Any:
+    """Built once, the hash as a parameter: every API request runs it."""
+    return (select(OAuthToken, User, Actor)
+            .outerjoin(User, User.id == OAuthToken.user_id)
+            .outerjoin(Actor, Actor.id == User.actor_id)
+            .where(OAuthToken.token_hash == bindparam("token_hash"),
+                   OAuthToken.revoked_at.is_(None)))
+
+
 def authenticate(session: Session, token: str) -> Caller | None:
     if len(token) > 256:
         return None
-    row = session.execute(
-        select(OAuthToken, User, Actor)
-        .outerjoin(User, User.id == OAuthToken.user_id)
-        .outerjoin(Actor, Actor.id == User.actor_id)
-        .where(OAuthToken.token_hash == token_hash(token), OAuthToken.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_token_statement(), {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     tok, user, actor = row

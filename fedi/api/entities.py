@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, Row, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from fedi.api.polls import poll_entities
@@ -27,10 +27,52 @@ from fedi.models import (
     User,
     UserSettings,
 )
-from fedi.services.media import attachments_of, profile_urls
+from fedi.services.media import attachment_rows, profile_urls
 from fedi.services.moves import verified_move_target
 from fedi.services.timelines import count_visible_replies, status_columns
 from fedi.web.state import Hub
+
+# The statements of a page, built once with the page's ids as a parameter: executing the
+# same statement object again skips building it and computing its cache key, which cost
+# more than running it (bench/timeline.py).
+IDS = bindparam("ids", expanding=True)
+
+
+@cache
+def _originals() -> Any:
+    return select(*status_columns()).where(Status.id.in_(IDS))
+
+
+@cache
+def _parent_authors() -> Any:
+    return select(Status.id, Status.actor_id).where(Status.id.in_(IDS))
+
+
+@cache
+def _mentions() -> Any:
+    return (select(Mention.status_id, Actor.id, Actor.username, Actor.domain, Actor.url,
+                   Actor.uri).join(Actor, Actor.id == Mention.actor_id)
+            .where(Mention.status_id.in_(IDS)))
+
+
+@cache
+def _tags() -> Any:
+    return select(Tag.status_id, Tag.name).where(Tag.status_id.in_(IDS))
+
+
+@cache
+def _interactions() -> Any:
+    """Counts of every kind and whether the viewer (``viewer_id``) is among them."""
+    viewer = bindparam("viewer_id", type_=BigInteger)
+    return (select(Interaction.status_id, Interaction.kind, func.count(),
+                   func.max(case((Interaction.actor_id == viewer, 1), else_=0)))
+            .where(Interaction.status_id.in_(IDS))
+            .group_by(Interaction.status_id, Interaction.kind))
+
+
+@cache
+def _actors() -> Any:
+    return select(*actor_columns()).where(Actor.id.in_(IDS))
 
 
 @cache
@@ -65,9 +107,9 @@ class Renderer:
             cache.put_labels(labels)
         return labels
 
-    def _rows(self, statement: Any) -> list[Any]:
+    def _rows(self, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Plain rows through the session's connection (no ORM work for tuples)."""
-        return list(self.session.connection().execute(statement).all())
+        return list(self.session.connection().execute(statement, params).all())
 
     # -- accounts -----------------------------------------------------------------------
 
@@ -110,13 +152,21 @@ class Renderer:
         wanted = set(missing)
         pictures = profile_urls(self.session, [a for a in actors if a.id in wanted],
                                 base=self.base, secret=self.hub.settings.secret)
+        cache = stats_cache(self.hub)
         for actor in actors:
             if actor.id not in self._accounts:
-                self._accounts[actor.id] = convert.account(
-                    actor, stats.get(actor.id, convert.AccountStats()), base=self.base,
-                    local_domain=self.domain,
-                    trade_label=self.trade_labels.get(actor.trade) if actor.trade else None)
-                self._accounts[actor.id].update(pictures.get(actor.id, {}))
+                counts = stats.get(actor.id, convert.AccountStats())
+                label = self.trade_labels.get(actor.trade) if actor.trade else None
+                # A plain row is its own version: the entity built from the same row, counts
+                # and label is reused; any change to the row builds it again.
+                key = (tuple(actor), counts, label) if isinstance(actor, Row) else None
+                entity = cache.entity(actor.id, key) if key is not None else None
+                if entity is None:
+                    entity = convert.account(actor, counts, base=self.base,
+                                             local_domain=self.domain, trade_label=label)
+                    if key is not None:
+                        cache.put_entity(actor.id, key, entity)
+                self._accounts[actor.id] = {**entity, **pictures.get(actor.id, {})}
         for actor in actors:
             if actor.moved_to_uri and "moved" not in self._accounts[actor.id]:
                 self._accounts[actor.id]["moved"] = self.moved_account(actor)
@@ -157,7 +207,7 @@ class Renderer:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        return {a.id: a for a in self._rows(select(*actor_columns()).where(Actor.id.in_(ids)))}
+        return {a.id: a for a in self._rows(_actors(), {"ids": ids})}
 
     # -- statuses -----------------------------------------------------------------------
 
@@ -166,34 +216,27 @@ class Renderer:
         if not rows:
             return []
         s = self.session
+        s.flush()  # the reads below go through the connection, without autoflush
         by_id = {r.id: r for r in rows}
         wanted = [r.reblog_of_id for r in rows if r.reblog_of_id and r.reblog_of_id not in by_id]
         if wanted:
-            for original in self._rows(select(*status_columns()).where(Status.id.in_(wanted))):
+            for original in self._rows(_originals(), {"ids": wanted}):
                 by_id[original.id] = original
         ids = list(by_id)
         parents = [r.in_reply_to_id for r in by_id.values() if r.in_reply_to_id]
-        parent_authors = dict(self._rows(select(Status.id, Status.actor_id)
-                                         .where(Status.id.in_(parents)))) if parents else {}
+        parent_authors = dict(self._rows(_parent_authors(), {"ids": parents})) if parents else {}
         mentions: dict[int, list[Any]] = {}
-        for row in self._rows(select(Mention.status_id, Actor.id, Actor.username, Actor.domain,
-                                     Actor.url, Actor.uri)
-                              .join(Actor, Actor.id == Mention.actor_id)
-                              .where(Mention.status_id.in_(ids))):
+        for row in self._rows(_mentions(), {"ids": ids}):
             mentions.setdefault(row.status_id, []).append(row)
         tags: dict[int, list[str]] = {}
-        for status_id, name in self._rows(select(Tag.status_id, Tag.name)
-                                          .where(Tag.status_id.in_(ids))):
+        for status_id, name in self._rows(_tags(), {"ids": ids}):
             tags.setdefault(status_id, []).append(name)
         # Counts of every kind and the viewer's own interactions, in one pass.
         counts: dict[tuple[int, str], int] = {}
         mine: set[tuple[int, str]] = set()
         viewer_id = self.viewer.id if self.viewer is not None else None
-        for sid, kind, n, own in self._rows(
-                select(Interaction.status_id, Interaction.kind, func.count(),
-                       func.max(case((Interaction.actor_id == viewer_id, 1), else_=0)))
-                .where(Interaction.status_id.in_(ids))
-                .group_by(Interaction.status_id, Interaction.kind)):
+        for sid, kind, n, own in self._rows(_interactions(), {"ids": ids,
+                                                              "viewer_id": viewer_id}):
             counts[(sid, kind)] = n
             if own:
                 mine.add((sid, kind))
@@ -203,7 +246,7 @@ class Renderer:
         authors = self._actor_rows(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
         polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
-        media = attachments_of(s, ids)
+        media = attachment_rows(s, ids)
 
         def one(row: Status) -> dict[str, Any]:
             extras = convert.StatusExtras(
@@ -234,11 +277,11 @@ class Renderer:
     # -- notifications, relationships ---------------------------------------------------
 
     def notifications(self, rows: Sequence[Notification]) -> list[dict[str, Any]]:
+        self.session.flush()  # the reads below go through the connection, without autoflush
         actors = self._actor_rows(n.from_actor_id for n in rows)
         self.accounts(list(actors.values()))
         status_ids = [n.status_id for n in rows if n.status_id]
-        statuses = self._rows(select(*status_columns()).where(Status.id.in_(status_ids))
-                              ) if status_ids else []
+        statuses = self._rows(_originals(), {"ids": status_ids}) if status_ids else []
         rendered = {int(e["id"]): e for e in self.statuses(statuses)}
         out = []
         for n in rows:
@@ -279,6 +322,7 @@ class StatsCache:
         self.max_size = max_size
         self._items: dict[int, tuple[float, convert.AccountStats]] = {}
         self._labels: tuple[float, dict[str, str]] | None = None
+        self._entities: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def get_many(self, ids: Iterable[int]) -> dict[int, convert.AccountStats]:
         now = self.clock()
@@ -300,6 +344,16 @@ class StatsCache:
 
     def forget(self, actor_id: int) -> None:
         self._items.pop(actor_id, None)
+
+    def entity(self, actor_id: int, key: Any) -> dict[str, Any] | None:
+        """The account entity built from exactly ``key`` (row, counts, label), if kept."""
+        item = self._entities.get(actor_id)
+        return item[1] if item is not None and item[0] == key else None
+
+    def put_entity(self, actor_id: int, key: Any, entity: dict[str, Any]) -> None:
+        if len(self._entities) >= self.max_size:
+            self._entities.clear()
+        self._entities[actor_id] = (key, entity)
 
     def labels(self) -> dict[str, str] | None:
         """The trade labels, while fresh."""

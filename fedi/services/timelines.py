@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, bindparam, exists, func, or_, select
@@ -45,6 +45,33 @@ def paginate(query: Select[Any], column: Any, page: Page) -> Select[Any]:
     if page.min_id is not None:
         return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
     return query.order_by(column.desc()).limit(page.limit)
+
+
+PAGE_BOUNDS = ("page_max_id", "page_since_id", "page_min_id")
+
+
+@lru_cache(maxsize=1024)
+def _paged(query: Select[Any], column: Any, bounds: tuple[bool, bool, bool],
+           limit: int) -> Select[Any]:
+    """``paginate`` with the cursors as parameters, built once per shape: executing the same
+    statement object again skips building it and computing its cache key. ``query`` must
+    itself be built once (``functools.cache``)."""
+    max_id, since_id, min_id = (bindparam(n, type_=BigInteger) if on else None
+                                for n, on in zip(PAGE_BOUNDS, bounds, strict=True))
+    if max_id is not None:
+        query = query.where(column < max_id)
+    if since_id is not None:
+        query = query.where(column > since_id)
+    if min_id is not None:
+        return query.where(column > min_id).order_by(column.asc()).limit(limit)
+    return query.order_by(column.desc()).limit(limit)
+
+
+def paged(query: Select[Any], column: Any, page: Page) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement of ``_paged`` for ``page``, and the cursors to bind."""
+    values = (page.max_id, page.since_id, page.min_id)
+    statement = _paged(query, column, tuple(v is not None for v in values), page.limit)
+    return statement, {n: v for n, v in zip(PAGE_BOUNDS, values, strict=True) if v is not None}
 
 
 def newest_first(rows: Sequence[Any], page: Page) -> list[Any]:
@@ -172,6 +199,11 @@ def _home_candidates() -> Select[Any]:
     return select(TimelineEntry.status_id).where(TimelineEntry.owner_id == VIEWER)
 
 
+@cache
+def _home_window(rows: bool) -> Select[Any]:
+    return _home_filter(rows).where(Status.id.in_(bindparam("window", expanding=True)))
+
+
 def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
          rows: bool = False) -> list[Any]:
     """The member's timeline rows, in windows read from the (owner, status) index, then the
@@ -186,12 +218,12 @@ def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
     found: list[Any] = []
     connection = session.connection()
     for _ in range(MAX_WINDOWS):
-        candidates = list(connection.execute(paginate(
-            _home_candidates(), TimelineEntry.status_id, cursor), params).scalars())
+        statement, cursors = paged(_home_candidates(), TimelineEntry.status_id, cursor)
+        candidates = list(connection.execute(statement, {**params, **cursors}).scalars())
         if not candidates:
             break
-        by_id = {r.id: r for r in _fetch(
-            session, _home_filter(rows).where(Status.id.in_(candidates)), params, rows)}
+        by_id = {r.id: r for r in _fetch(session, _home_window(rows),
+                                         {**params, "window": candidates}, rows)}
         found.extend(by_id[c] for c in candidates if c in by_id)
         if len(found) >= page.limit or len(candidates) < window:
             break
@@ -204,15 +236,21 @@ def public(session: Session, viewer: Actor, linked: frozenset[str], page: Page, 
            local: bool, remote: bool = False, rows: bool = False) -> list[Any]:
     """``local``: this hub's hub and neighbourhood posts. Otherwise the neighbourhood: those
     plus neighbourhood posts of linked hubs (``remote``: only the latter). No boosts."""
-    query = _visible_statuses(viewer, linked, rows).where(
+    statement, cursors = paged(_public_base(rows, local, remote), Status.id, page)
+    found = _fetch(session, statement, {**bound(viewer, linked), **cursors}, rows)
+    return newest_first(found, page)
+
+
+@cache
+def _public_base(rows: bool, local: bool, remote: bool) -> Select[Any]:
+    query = _visible_base(rows).where(
         Status.reblog_of_id.is_(None), Status.visibility.in_(("hub", "neighbourhood")),
         not_silenced(VIEWER))
     if local:
-        query = query.where(Actor.local)
-    elif remote:
-        query = query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
-    found = _fetch(session, paginate(query, Status.id, page), bound(viewer, linked), rows)
-    return newest_first(found, page)
+        return query.where(Actor.local)
+    if remote:
+        return query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
+    return query
 
 
 def tagged(session: Session, viewer: Actor, linked: frozenset[str], name: str, page: Page, *,
@@ -242,6 +280,11 @@ def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: 
                page: Page, flt: ProfileFilter, *, rows: bool = False) -> list[Any]:
     if flt.only_media:
         return []  # no media attachments on this hub yet
+    if flt == ProfileFilter():
+        statement, cursors = paged(_account_base(rows), Status.id, page)
+        found = _fetch(session, statement,
+                       {**bound(viewer, linked), **cursors, "target_id": target.id}, rows)
+        return newest_first(found, page)
     query = _visible_statuses(viewer, linked, rows).where(Status.actor_id == target.id)
     if flt.exclude_replies:
         parent = aliased(Status)
@@ -259,6 +302,12 @@ def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: 
                                            Tag.name == flt.tagged.lower()))
     found = _fetch(session, paginate(query, Status.id, page), bound(viewer, linked), rows)
     return newest_first(found, page)
+
+
+@cache
+def _account_base(rows: bool) -> Select[Any]:
+    return _visible_base(rows).where(
+        Status.actor_id == bindparam("target_id", type_=BigInteger))
 
 
 def by_interaction(session: Session, viewer: Actor, linked: frozenset[str], kind: str,
@@ -368,11 +417,24 @@ def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str
     the replies by parent first (most posts have none), then the visible ones among them."""
     if not ids:
         return {}
-    replies = list(session.scalars(select(Status.id).where(Status.in_reply_to_id.in_(list(ids)))))
+    connection = session.connection()
+    replies = list(connection.execute(_replies_of(), {"parents": list(ids)}).scalars())
     if not replies:
         return {}
-    query = (_replies_base().where(Status.id.in_(replies)).group_by(Status.in_reply_to_id))
-    return {parent: n for parent, n in session.execute(query, bound(viewer, linked)).all()}
+    return {parent: n for parent, n in connection.execute(
+        _visible_replies(), {**bound(viewer, linked), "replies": replies}).all()}
+
+
+@cache
+def _replies_of() -> Select[Any]:
+    return select(Status.id).where(
+        Status.in_reply_to_id.in_(bindparam("parents", expanding=True)))
+
+
+@cache
+def _visible_replies() -> Select[Any]:
+    return (_replies_base().where(Status.id.in_(bindparam("replies", expanding=True)))
+            .group_by(Status.in_reply_to_id))
 
 
 def by_authors(session: Session, viewer: Actor, linked: frozenset[str], author_ids: Any,
