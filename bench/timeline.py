@@ -19,7 +19,11 @@ whose floor is about 0.1 ms; p99 < 50 ms at concurrency 16.
     .venv/bin/python bench/timeline.py [--backend sqlite|postgresql|both]
         [--path home|hub|neighbourhood|notifications|account|all] [--members 1000]
         [--statuses 100000] [--follows 20] [--concurrency 16] [--duration 10] [--no-floor]
-        [--profile DIR]
+        [--profile DIR] [--reuse DIR]
+
+``--reuse DIR`` (SQLite): copy the seeded database an earlier run left in DIR (its folder
+is printed) instead of seeding again, e.g. to compare two versions of the code on the same
+data (``PYTHONPATH=/path/to/other/checkout`` runs the hub from there).
 
 Profile: ``--profile DIR`` runs ``py-spy record -o DIR/<backend>-<path>.svg --pid <hub pid>
 --duration <duration>`` over each measured window (py-spy from the venv:
@@ -34,6 +38,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -229,22 +236,42 @@ def run_backend(backend: str, paths: list[str], opts: argparse.Namespace) -> lis
     else:
         url = f"sqlite:///{workdir / 'hub.db'}"
     host = "127.0.0.1"
-    hub = HubProcess(name="bench", host=host, port=free_port(host), workdir=workdir,
+    port = free_port(host)
+    reuse = Path(opts.reuse) if opts.reuse and backend == "sqlite" else None
+    if reuse is not None:
+        # The database of an earlier run (its folder is printed), copied: its members'
+        # domain names its port, so the hub listens there again.
+        shutil.copy(reuse / "hub.db", workdir / "hub.db")
+        port = int(re.search(r"^port = (\d+)", (reuse / "voisins.toml").read_text(),
+                             re.MULTILINE).group(1))  # type: ignore[union-attr]
+    hub = HubProcess(name="bench", host=host, port=port, workdir=workdir,
                      database_url=url,
                      extra_config="\n[api]\nrate_limit = 1000000000\n")
     results: dict[str, dict[str, Any]] = {}
     floor = None
     try:
         hub.write_config()
-        hub.migrate()
         started = time.monotonic()
         db_url = hub.settings().database_url
-        tokens = seed(db_url, hub.domain, "http", opts.members, opts.statuses, opts.follows)
-        if "notifications" in paths:
-            seed_notifications(db_url)
-        seed_seconds = round(time.monotonic() - started, 1)
         tokens_file = workdir / "tokens.json"
-        tokens_file.write_text(json.dumps(_targets(db_url, tokens[: max(opts.concurrency, 16)])))
+        if reuse is not None:
+            shutil.copy(reuse / "tokens.json", tokens_file)
+        else:
+            hub.migrate()
+            tokens = seed(db_url, hub.domain, "http", opts.members, opts.statuses, opts.follows)
+            if "notifications" in paths:
+                seed_notifications(db_url)
+            tokens_file.write_text(json.dumps(_targets(db_url,
+                                                       tokens[: max(opts.concurrency, 16)])))
+            if pg is not None:
+                # After the bulk load autovacuum would run during the measure, and its CPU
+                # counts with the server's: vacuum now, outside the measured window.
+                import psycopg
+
+                with psycopg.connect(pg.url("bench_timeline"), autocommit=True) as conn:
+                    conn.execute("VACUUM (ANALYZE)")
+        seed_seconds = round(time.monotonic() - started, 1)
+        print(f"{backend}: {workdir}", flush=True)
         hub.start()
         assert hub.proc is not None
         for name in paths:
@@ -280,6 +307,8 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         client_main(sys.argv[2:])
         return
+    # Stopped (``timeout``, kill): still stop the hub, the floor and PostgreSQL (finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--members", type=int, default=1000)
@@ -291,6 +320,8 @@ def main() -> None:
     parser.add_argument("--path", choices=[*PATHS, "all"], default="home")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor")
     parser.add_argument("--profile", help="a folder for py-spy flame graphs, one per path")
+    parser.add_argument("--reuse", help="SQLite: the folder of an earlier run (printed), "
+                        "whose seeded database is copied instead of seeding again")
     opts = parser.parse_args()
     backends = ["sqlite", "postgresql"] if opts.backend == "both" else [opts.backend]
     paths = list(PATHS) if opts.path == "all" else [opts.path]
