@@ -4,6 +4,7 @@ likes, and one OAuth token per member. Bulk inserts through SQLAlchemy Core.
 
     .venv/bin/python bench/seed.py DATABASE_URL --domain 127.0.0.1:8000 \\
         [--members 1000] [--statuses 100000] [--follows 20] [--tokens-out tokens.json]
+        [--notifications]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fedi.models import (  # noqa: E402
     Follow,
     Interaction,
     Mention,
+    Notification,
     OAuthApp,
     OAuthToken,
     Status,
@@ -157,6 +159,43 @@ def seed(url: str, domain: str, scheme: str, members: int, statuses: int, follow
     return tokens
 
 
+def seed_notifications(url: str) -> int:
+    """Additive: the notifications the seeded likes, direct mentions and follows would have
+    made (a favourite for the liked status's author, a mention for the mentioned member, a
+    follow for the followee), for ``/api/v1/notifications``. Returns how many."""
+    from sqlalchemy import select
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        likes = conn.execute(select(Interaction.id, Interaction.actor_id, Interaction.status_id,
+                                    Status.actor_id, Interaction.created_at)
+                             .join(Status, Status.id == Interaction.status_id)
+                             .where(Interaction.kind == "like")).all()
+        mentions = conn.execute(select(Mention.id, Status.actor_id, Mention.status_id,
+                                       Mention.actor_id, Status.created_at)
+                                .join(Status, Status.id == Mention.status_id)).all()
+        follows = conn.execute(select(Follow.id, Follow.follower_id, Follow.followee_id,
+                                      Follow.created_at)
+                               .where(Follow.state == "accepted")).all()
+        rows = [dict(id=i + 1, owner_id=owner, type="favourite", from_actor_id=liker,
+                     status_id=sid, created_at=at)
+                for i, liker, sid, owner, at in likes if owner != liker]
+        rows += [dict(id=i + 1, owner_id=owner, type="mention", from_actor_id=author,
+                      status_id=sid, created_at=at)
+                 for i, author, sid, owner, at in mentions if owner != author]
+        rows += [dict(id=i + 1, owner_id=followee, type="follow", from_actor_id=follower,
+                      status_id=None, created_at=at) for i, follower, followee, at in follows]
+        _bulk(conn, Notification.__table__, rows)
+        if url.startswith("sqlite"):
+            conn.exec_driver_sql("ANALYZE")
+    if url.startswith("postgresql"):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("ANALYZE notifications")
+    engine.dispose()
+    return len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("database_url")
@@ -166,10 +205,14 @@ def main() -> None:
     parser.add_argument("--statuses", type=int, default=100_000)
     parser.add_argument("--follows", type=int, default=20)
     parser.add_argument("--tokens-out")
+    parser.add_argument("--notifications", action="store_true",
+                        help="also the notifications of the likes, mentions and follows")
     args = parser.parse_args()
     started = time.monotonic()
     tokens = seed(args.database_url, args.domain, args.scheme, args.members, args.statuses,
                   args.follows)
+    if args.notifications:
+        print(f"{seed_notifications(args.database_url)} notifications")
     if args.tokens_out:
         Path(args.tokens_out).write_text(json.dumps(tokens), encoding="utf-8")
     print(f"in {time.monotonic() - started:.1f} s")

@@ -156,7 +156,8 @@ async def account_statuses(call: Call) -> Any:
                         exclude_reblogs=p.bool("exclude_reblogs"),
                         only_media=p.bool("only_media"), pinned=p.bool("pinned"),
                         tagged=p.str("tagged", max_len=128))
-    rows = by_account(call.session, call.actor, call.render.linked, target, page, flt)
+    rows = by_account(call.session, call.actor, call.render.linked, target, page, flt,
+                      rows=True)
     return json_response(call.render.statuses(rows), headers=link_header(
         call.hub.urls.base, call.request.url.path, p, [r.id for r in rows]))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Row, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from fedi.api.polls import poll_entities
@@ -27,10 +27,59 @@ from fedi.models import (
     User,
     UserSettings,
 )
-from fedi.services.media import attachments_of, profile_urls
+from fedi.services.media import attachment_rows, profile_urls
 from fedi.services.moves import verified_move_target
-from fedi.services.timelines import count_visible_replies
+from fedi.services.timelines import count_visible_replies, status_columns
 from fedi.web.state import Hub
+
+# The statements of a page, built once with the page's ids as a parameter: executing the
+# same statement object again skips building it and computing its cache key, which cost
+# more than running it (bench/timeline.py).
+IDS = bindparam("ids", expanding=True)
+
+
+@cache
+def _originals() -> Any:
+    return select(*status_columns()).where(Status.id.in_(IDS))
+
+
+@cache
+def _parent_authors() -> Any:
+    return select(Status.id, Status.actor_id).where(Status.id.in_(IDS))
+
+
+@cache
+def _mentions() -> Any:
+    return (select(Mention.status_id, Actor.id, Actor.username, Actor.domain, Actor.url,
+                   Actor.uri).join(Actor, Actor.id == Mention.actor_id)
+            .where(Mention.status_id.in_(IDS)))
+
+
+@cache
+def _tags() -> Any:
+    return select(Tag.status_id, Tag.name).where(Tag.status_id.in_(IDS))
+
+
+@cache
+def _interactions() -> Any:
+    """Counts of every kind and whether the viewer (``viewer_id``) is among them."""
+    viewer = bindparam("viewer_id", type_=BigInteger)
+    return (select(Interaction.status_id, Interaction.kind, func.count(),
+                   func.max(case((Interaction.actor_id == viewer, 1), else_=0)))
+            .where(Interaction.status_id.in_(IDS))
+            .group_by(Interaction.status_id, Interaction.kind))
+
+
+@cache
+def _actors() -> Any:
+    return select(*actor_columns()).where(Actor.id.in_(IDS))
+
+
+@cache
+def actor_columns() -> tuple[Any, ...]:
+    """What a rendered account needs, as plain columns (no keys, no raw document)."""
+    return tuple(c for c in Actor.__table__.c
+                 if c.key not in ("raw", "public_key_pem", "private_key_pem"))
 
 
 class Renderer:
@@ -48,13 +97,19 @@ class Renderer:
 
     @cached_property
     def trade_labels(self) -> dict[str, str]:
-        """Trade key → French label (« plombier » → « Plombier·ère »)."""
-        return {slug: label for slug, label in self.session.execute(
-            select(TradeCategory.slug, TradeCategory.label_fr))}
+        """Trade key → French label (« plombier » → « Plombier·ère »), kept as long as the
+        account counts (``[api] account_stats_ttl``) in this process: labels rarely change."""
+        cache = stats_cache(self.hub)
+        labels = cache.labels()
+        if labels is None:
+            labels = {slug: label for slug, label in self._rows(
+                select(TradeCategory.slug, TradeCategory.label_fr))}
+            cache.put_labels(labels)
+        return labels
 
-    def _rows(self, statement: Any) -> list[Any]:
+    def _rows(self, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Plain rows through the session's connection (no ORM work for tuples)."""
-        return list(self.session.connection().execute(statement).all())
+        return list(self.session.connection().execute(statement, params).all())
 
     # -- accounts -----------------------------------------------------------------------
 
@@ -90,24 +145,34 @@ class Renderer:
                                         last_status_id=statuses.get(i, (0, None))[1])
                 for i in ids}
 
-    def accounts(self, actors: Sequence[Actor]) -> list[dict[str, Any]]:
+    def accounts(self, actors: Sequence[Any]) -> list[dict[str, Any]]:
+        """Account entities of ``actors``: ORM entities, or rows of ``actor_columns``."""
         missing = [a.id for a in actors if a.id not in self._accounts]
         stats = self.account_stats(missing)
-        pictures = profile_urls(self.session, [a for a in actors if a.id in set(missing)],
+        wanted = set(missing)
+        pictures = profile_urls(self.session, [a for a in actors if a.id in wanted],
                                 base=self.base, secret=self.hub.settings.secret)
+        cache = stats_cache(self.hub)
         for actor in actors:
             if actor.id not in self._accounts:
-                self._accounts[actor.id] = convert.account(
-                    actor, stats.get(actor.id, convert.AccountStats()), base=self.base,
-                    local_domain=self.domain,
-                    trade_label=self.trade_labels.get(actor.trade) if actor.trade else None)
-                self._accounts[actor.id].update(pictures.get(actor.id, {}))
+                counts = stats.get(actor.id, convert.AccountStats())
+                label = self.trade_labels.get(actor.trade) if actor.trade else None
+                # A plain row is its own version: the entity built from the same row, counts
+                # and label is reused; any change to the row builds it again.
+                key = (tuple(actor), counts, label) if isinstance(actor, Row) else None
+                entity = cache.entity(actor.id, key) if key is not None else None
+                if entity is None:
+                    entity = convert.account(actor, counts, base=self.base,
+                                             local_domain=self.domain, trade_label=label)
+                    if key is not None:
+                        cache.put_entity(actor.id, key, entity)
+                self._accounts[actor.id] = {**entity, **pictures.get(actor.id, {})}
         for actor in actors:
             if actor.moved_to_uri and "moved" not in self._accounts[actor.id]:
                 self._accounts[actor.id]["moved"] = self.moved_account(actor)
         return [self._accounts[a.id] for a in actors]
 
-    def moved_account(self, actor: Actor) -> dict[str, Any] | None:
+    def moved_account(self, actor: Any) -> dict[str, Any] | None:
         """Mastodon's ``moved``: the account it moved to, when that account lists it back."""
         target = verified_move_target(self.session, actor)
         if target is None:
@@ -137,48 +202,51 @@ class Renderer:
             return {}
         return {a.id: a for a in self.session.scalars(select(Actor).where(Actor.id.in_(ids)))}
 
+    def _actor_rows(self, ids: Iterable[int]) -> dict[int, Any]:
+        """Like ``actors_by_id``, as plain rows (what entities need, cheaper to load)."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        return {a.id: a for a in self._rows(_actors(), {"ids": ids})}
+
     # -- statuses -----------------------------------------------------------------------
 
-    def statuses(self, rows: Sequence[Status], *, with_text: bool = False) -> list[dict[str, Any]]:
+    def statuses(self, rows: Sequence[Any], *, with_text: bool = False) -> list[dict[str, Any]]:
+        """Status entities of ``rows``: ORM entities, or rows of ``status_columns``."""
         if not rows:
             return []
         s = self.session
+        s.flush()  # the reads below go through the connection, without autoflush
         by_id = {r.id: r for r in rows}
         wanted = [r.reblog_of_id for r in rows if r.reblog_of_id and r.reblog_of_id not in by_id]
         if wanted:
-            for original in s.scalars(select(Status).where(Status.id.in_(wanted))):
+            for original in self._rows(_originals(), {"ids": wanted}):
                 by_id[original.id] = original
         ids = list(by_id)
         parents = [r.in_reply_to_id for r in by_id.values() if r.in_reply_to_id]
-        parent_authors = dict(self._rows(select(Status.id, Status.actor_id)
-                                         .where(Status.id.in_(parents)))) if parents else {}
+        parent_authors = dict(self._rows(_parent_authors(), {"ids": parents})) if parents else {}
         mentions: dict[int, list[Any]] = {}
-        for row in self._rows(select(Mention.status_id, Actor.id, Actor.username, Actor.domain,
-                                     Actor.url, Actor.uri)
-                              .join(Actor, Actor.id == Mention.actor_id)
-                              .where(Mention.status_id.in_(ids))):
+        for row in self._rows(_mentions(), {"ids": ids}):
             mentions.setdefault(row.status_id, []).append(row)
         tags: dict[int, list[str]] = {}
-        for status_id, name in self._rows(select(Tag.status_id, Tag.name)
-                                          .where(Tag.status_id.in_(ids))):
+        for status_id, name in self._rows(_tags(), {"ids": ids}):
             tags.setdefault(status_id, []).append(name)
-        counts: dict[tuple[int, str], int] = {
-            (sid, kind): n for sid, kind, n in self._rows(
-                select(Interaction.status_id, Interaction.kind, func.count())
-                .where(Interaction.status_id.in_(ids), Interaction.kind.in_(("like", "announce")))
-                .group_by(Interaction.status_id, Interaction.kind))}
+        # Counts of every kind and the viewer's own interactions, in one pass.
+        counts: dict[tuple[int, str], int] = {}
         mine: set[tuple[int, str]] = set()
+        viewer_id = self.viewer.id if self.viewer is not None else None
+        for sid, kind, n, own in self._rows(_interactions(), {"ids": ids,
+                                                              "viewer_id": viewer_id}):
+            counts[(sid, kind)] = n
+            if own:
+                mine.add((sid, kind))
         replies: dict[int, int] = {}
         if self.viewer is not None:
-            mine = {(sid, kind) for sid, kind in self._rows(
-                select(Interaction.status_id, Interaction.kind)
-                .where(Interaction.actor_id == self.viewer.id,
-                       Interaction.status_id.in_(ids)))}
             replies = count_visible_replies(s, self.viewer, self.linked, ids)
-        authors = self.actors_by_id(r.actor_id for r in by_id.values())
+        authors = self._actor_rows(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
         polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
-        media = attachments_of(s, ids)
+        media = attachment_rows(s, ids)
 
         def one(row: Status) -> dict[str, Any]:
             extras = convert.StatusExtras(
@@ -209,11 +277,11 @@ class Renderer:
     # -- notifications, relationships ---------------------------------------------------
 
     def notifications(self, rows: Sequence[Notification]) -> list[dict[str, Any]]:
-        actors = self.actors_by_id(n.from_actor_id for n in rows)
+        self.session.flush()  # the reads below go through the connection, without autoflush
+        actors = self._actor_rows(n.from_actor_id for n in rows)
         self.accounts(list(actors.values()))
         status_ids = [n.status_id for n in rows if n.status_id]
-        statuses = list(self.session.scalars(select(Status).where(Status.id.in_(status_ids)))
-                        ) if status_ids else []
+        statuses = self._rows(_originals(), {"ids": status_ids}) if status_ids else []
         rendered = {int(e["id"]): e for e in self.statuses(statuses)}
         out = []
         for n in rows:
@@ -253,6 +321,8 @@ class StatsCache:
         self.clock = clock
         self.max_size = max_size
         self._items: dict[int, tuple[float, convert.AccountStats]] = {}
+        self._labels: tuple[float, dict[str, str]] | None = None
+        self._entities: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def get_many(self, ids: Iterable[int]) -> dict[int, convert.AccountStats]:
         now = self.clock()
@@ -274,6 +344,28 @@ class StatsCache:
 
     def forget(self, actor_id: int) -> None:
         self._items.pop(actor_id, None)
+
+    def entity(self, actor_id: int, key: Any) -> dict[str, Any] | None:
+        """The account entity built from exactly ``key`` (row, counts, label), if kept."""
+        item = self._entities.get(actor_id)
+        return item[1] if item is not None and item[0] == key else None
+
+    def put_entity(self, actor_id: int, key: Any, entity: dict[str, Any]) -> None:
+        if len(self._entities) >= self.max_size:
+            self._entities.clear()
+        self._entities[actor_id] = (key, entity)
+
+    def labels(self) -> dict[str, str] | None:
+        """The trade labels, while fresh."""
+        item = self._labels
+        return item[1] if item is not None and item[0] > self.clock() else None
+
+    def put_labels(self, labels: dict[str, str]) -> None:
+        if self.ttl > 0:
+            self._labels = (self.clock() + self.ttl, labels)
+
+    def forget_labels(self) -> None:
+        self._labels = None
 
 
 def stats_cache(hub: Hub) -> StatsCache:

@@ -13,8 +13,9 @@ from fedi.api.errors import not_found
 from fedi.api.pagination import link_header, page_of
 from fedi.convert.model_to_api import NOTIFICATION_TYPES
 from fedi.models import Marker, Notification
+from fedi.services.notifications import bound_notifications
 from fedi.services.notifications import visible_notifications as notification_query
-from fedi.services.timelines import newest_first, paginate
+from fedi.services.timelines import bound, newest_first, paginate
 
 
 def visible_notifications(call: Call) -> Select[Any]:
@@ -24,7 +25,7 @@ def visible_notifications(call: Call) -> Select[Any]:
 async def list_notifications(call: Call) -> Any:
     p = call.params
     page = page_of(p, default=40, maximum=80)
-    query = visible_notifications(call)
+    query = bound_notifications()
     types = [t for t in p.list("types") if t in NOTIFICATION_TYPES]
     if p.list("types"):
         query = query.where(Notification.type.in_(types))
@@ -34,7 +35,9 @@ async def list_notifications(call: Call) -> Any:
     account_id = p.id("account_id")
     if account_id is not None:
         query = query.where(Notification.from_actor_id == account_id)
-    rows = newest_first(call.session.scalars(paginate(query, Notification.id, page)).all(), page)
+    rows = newest_first(call.session.connection().execute(
+        paginate(query, Notification.id, page), bound(call.actor, call.render.linked)).all(),
+        page)
     return json_response(call.render.notifications(rows), headers=link_header(
         call.hub.urls.base, call.request.url.path, p, [n.id for n in rows]))
 

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
@@ -64,13 +65,19 @@ def requested_poll(call: Call) -> PollSpec | None:
                     multiple=p.bool("multiple"), hide_totals=p.bool("hide_totals"))
 
 
+@cache
+def _page_polls() -> Any:
+    """Built once, the ids as a parameter: every API page runs it (fedi.api.entities)."""
+    return (select(Poll, Status.local, Status.actor_id).join(Status, Status.id == Poll.status_id)
+            .where(Poll.status_id.in_(bindparam("ids", expanding=True))))
+
+
 def poll_entities(session: Session, viewer_id: int | None,
                   status_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """``{status id: Poll entity}`` for the statuses of a page that have a poll."""
     if not status_ids:
         return {}
-    rows = session.execute(select(Poll, Status.local, Status.actor_id).join(
-        Status, Status.id == Poll.status_id).where(Poll.status_id.in_(status_ids))).all()
+    rows = session.execute(_page_polls(), {"ids": list(status_ids)}).all()
     if not rows:
         return {}
     mine = own_votes(session, [r[0].id for r in rows], viewer_id) if viewer_id else {}

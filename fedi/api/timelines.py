@@ -9,26 +9,26 @@ from starlette.routing import Route
 
 from fedi.api.auth import Call, endpoint, json_response
 from fedi.api.pagination import link_header, page_of
-from fedi.models import Status
 from fedi.services import timelines
 from fedi.vocab.safety import hashtag_name
 
 
-def _page_response(call: Call, rows: list[Status], cursors: list[int] | None = None) -> Any:
+def _page_response(call: Call, rows: list[Any], cursors: list[int] | None = None) -> Any:
     return json_response(call.render.statuses(rows), headers=link_header(
         call.hub.urls.base, call.request.url.path, call.params,
         cursors if cursors is not None else [r.id for r in rows]))
 
 
 async def home(call: Call) -> Any:
-    rows = timelines.home(call.session, call.actor, call.render.linked, page_of(call.params))
+    rows = timelines.home(call.session, call.actor, call.render.linked, page_of(call.params),
+                          rows=True)
     return _page_response(call, rows)
 
 
 async def public(call: Call) -> Any:
     p = call.params
     rows = timelines.public(call.session, call.actor, call.render.linked, page_of(p),
-                            local=p.bool("local"), remote=p.bool("remote"))
+                            local=p.bool("local"), remote=p.bool("remote"), rows=True)
     if p.bool("only_media"):
         rows = []
     return _page_response(call, rows)

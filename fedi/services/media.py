@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from fedi.db import utcnow
@@ -132,25 +133,58 @@ def attach_media(session: Session, owner: Actor, status: Status, media_ids: Sequ
     return chosen
 
 
+# Built once, the ids as a parameter: every API page runs both (fedi.api.entities).
+@cache
+def _attachments_statement() -> Any:
+    return (select(MediaAttachment)
+            .where(MediaAttachment.status_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MediaAttachment.position))
+
+
+@cache
+def _profile_statement() -> Any:
+    return (select(*MediaAttachment.__table__.c)
+            .where(MediaAttachment.actor_id.in_(bindparam("ids", expanding=True)),
+                   MediaAttachment.role.in_(PROFILE_ROLES))
+            .order_by(MediaAttachment.id))
+
+
 def attachments_of(session: Session, status_ids: Iterable[int]) -> dict[int, list[Any]]:
     ids = list(status_ids)
     out: dict[int, list[Any]] = {}
     if not ids:
         return out
-    for media in session.scalars(select(MediaAttachment).where(
-            MediaAttachment.status_id.in_(ids)).order_by(MediaAttachment.position)):
+    for media in session.scalars(_attachments_statement(), {"ids": ids}):
         out.setdefault(media.status_id or 0, []).append(media)
     return out
 
 
+def attachment_rows(session: Session, status_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """``attachments_of`` as plain rows (read-only, cheaper): for rendering entities."""
+    ids = list(status_ids)
+    out: dict[int, list[Any]] = {}
+    if not ids:
+        return out
+    session.flush()
+    for media in session.connection().execute(_attachment_rows_statement(), {"ids": ids}):
+        out.setdefault(media.status_id or 0, []).append(media)
+    return out
+
+
+@cache
+def _attachment_rows_statement() -> Any:
+    return (select(*MediaAttachment.__table__.c)
+            .where(MediaAttachment.status_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MediaAttachment.position))
+
+
 def profile_media(session: Session, actor_ids: Iterable[int]) -> dict[tuple[int, str], Any]:
-    """(actor id, "avatar"|"header") → the newest such media."""
+    """(actor id, "avatar"|"header") → the newest such media, as a plain row."""
     ids = list(actor_ids)
     if not ids:
         return {}
-    rows = session.scalars(select(MediaAttachment).where(
-        MediaAttachment.actor_id.in_(ids), MediaAttachment.role.in_(PROFILE_ROLES))
-        .order_by(MediaAttachment.id))
+    session.flush()
+    rows = session.connection().execute(_profile_statement(), {"ids": ids})
     return {(m.actor_id, m.role): m for m in rows}
 
 

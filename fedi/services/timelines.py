@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, bindparam, exists, func, or_, select
@@ -45,6 +45,33 @@ def paginate(query: Select[Any], column: Any, page: Page) -> Select[Any]:
     if page.min_id is not None:
         return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
     return query.order_by(column.desc()).limit(page.limit)
+
+
+PAGE_BOUNDS = ("page_max_id", "page_since_id", "page_min_id")
+
+
+@lru_cache(maxsize=1024)
+def _paged(query: Select[Any], column: Any, bounds: tuple[bool, bool, bool],
+           limit: int) -> Select[Any]:
+    """``paginate`` with the cursors as parameters, built once per shape: executing the same
+    statement object again skips building it and computing its cache key. ``query`` must
+    itself be built once (``functools.cache``)."""
+    max_id, since_id, min_id = (bindparam(n, type_=BigInteger) if on else None
+                                for n, on in zip(PAGE_BOUNDS, bounds, strict=True))
+    if max_id is not None:
+        query = query.where(column < max_id)
+    if since_id is not None:
+        query = query.where(column > since_id)
+    if min_id is not None:
+        return query.where(column > min_id).order_by(column.asc()).limit(limit)
+    return query.order_by(column.desc()).limit(limit)
+
+
+def paged(query: Select[Any], column: Any, page: Page) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement of ``_paged`` for ``page``, and the cursors to bind."""
+    values = (page.max_id, page.since_id, page.min_id)
+    statement = _paged(query, column, tuple(v is not None for v in values), page.limit)
+    return statement, {n: v for n, v in zip(PAGE_BOUNDS, values, strict=True) if v is not None}
 
 
 def newest_first(rows: Sequence[Any], page: Page) -> list[Any]:
@@ -109,14 +136,39 @@ def _bound_visible() -> ColumnElement[bool]:
                     Status, Actor)
 
 
-@cache
-def _visible_base() -> Select[Any]:
-    return select(Status).join(Actor, Actor.id == Status.actor_id).where(_bound_visible())
+def bound_visible() -> ColumnElement[bool]:
+    """``visible_to`` with the viewer and the linked domains as parameters (``bound``)."""
+    return _bound_visible()
 
 
 @cache
-def _home_filter() -> Select[Any]:
-    return (select(Status).join(Actor, Actor.id == Status.actor_id)
+def status_columns() -> tuple[Any, ...]:
+    """What a rendered status needs (fedi.api.entities), as plain columns: the API's hot
+    read paths return these rows (attribute access like the entity's) instead of ORM
+    entities, which cost several times more to load."""
+    return tuple(c for c in Status.__table__.c if c.key not in ("raw", "recipients"))
+
+
+def _selected(rows: bool) -> Select[Any]:
+    return select(*status_columns()) if rows else select(Status)
+
+
+def _fetch(session: Session, query: Select[Any], params: dict[str, Any],
+           rows: bool) -> list[Any]:
+    """ORM entities, or (``rows``) plain rows read through the session's connection."""
+    if rows:
+        return list(session.connection().execute(query, params).all())
+    return list(session.scalars(query, params).all())
+
+
+@cache
+def _visible_base(rows: bool = False) -> Select[Any]:
+    return _selected(rows).join(Actor, Actor.id == Status.actor_id).where(_bound_visible())
+
+
+@cache
+def _home_filter(rows: bool = False) -> Select[Any]:
+    return (_selected(rows).join(Actor, Actor.id == Status.actor_id)
             .where(_bound_visible(), not_silenced(VIEWER)))
 
 
@@ -138,29 +190,41 @@ def bound(viewer: Actor, linked: frozenset[str]) -> dict[str, Any]:
     return {"viewer_id": viewer.id, "linked": sorted(linked)}
 
 
-def _visible_statuses(viewer: Actor, linked: frozenset[str]) -> Select[Any]:
-    return _visible_base()
+def _visible_statuses(viewer: Actor, linked: frozenset[str], rows: bool = False) -> Select[Any]:
+    return _visible_base(rows)
 
 
-def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) -> list[Status]:
+@cache
+def _home_candidates() -> Select[Any]:
+    return select(TimelineEntry.status_id).where(TimelineEntry.owner_id == VIEWER)
+
+
+@cache
+def _home_window(rows: bool) -> Select[Any]:
+    return _home_filter(rows).where(Status.id.in_(bindparam("window", expanding=True)))
+
+
+def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
+         rows: bool = False) -> list[Any]:
     """The member's timeline rows, in windows read from the (owner, status) index, then the
     visible ones among them: one plan on SQLite and PostgreSQL alike, whatever the
-    planner thinks of the visibility filter."""
+    planner thinks of the visibility filter. ``rows``: plain rows (``status_columns``)
+    rather than ORM entities."""
     params = bound(viewer, linked)
     # Fan-out on write already respects audiences: nearly every row is visible, so a
     # window just over the page saves loading rows that are not shown.
     window = max(page.limit + 5, 25)
     cursor = replace(page, limit=window)
-    found: list[Status] = []
+    found: list[Any] = []
+    connection = session.connection()
     for _ in range(MAX_WINDOWS):
-        candidates = list(session.scalars(paginate(
-            select(TimelineEntry.status_id).where(TimelineEntry.owner_id == viewer.id),
-            TimelineEntry.status_id, cursor)))
+        statement, cursors = paged(_home_candidates(), TimelineEntry.status_id, cursor)
+        candidates = list(connection.execute(statement, {**params, **cursors}).scalars())
         if not candidates:
             break
-        rows = {r.id: r for r in session.scalars(
-            _home_filter().where(Status.id.in_(candidates)), params)}
-        found.extend(rows[c] for c in candidates if c in rows)
+        by_id = {r.id: r for r in _fetch(session, _home_window(rows),
+                                         {**params, "window": candidates}, rows)}
+        found.extend(by_id[c] for c in candidates if c in by_id)
         if len(found) >= page.limit or len(candidates) < window:
             break
         cursor = (replace(cursor, min_id=max(candidates)) if page.ascending
@@ -169,18 +233,24 @@ def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page) ->
 
 
 def public(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
-           local: bool, remote: bool = False) -> list[Status]:
+           local: bool, remote: bool = False, rows: bool = False) -> list[Any]:
     """``local``: this hub's hub and neighbourhood posts. Otherwise the neighbourhood: those
     plus neighbourhood posts of linked hubs (``remote``: only the latter). No boosts."""
-    query = _visible_statuses(viewer, linked).where(
+    statement, cursors = paged(_public_base(rows, local, remote), Status.id, page)
+    found = _fetch(session, statement, {**bound(viewer, linked), **cursors}, rows)
+    return newest_first(found, page)
+
+
+@cache
+def _public_base(rows: bool, local: bool, remote: bool) -> Select[Any]:
+    query = _visible_base(rows).where(
         Status.reblog_of_id.is_(None), Status.visibility.in_(("hub", "neighbourhood")),
         not_silenced(VIEWER))
     if local:
-        query = query.where(Actor.local)
-    elif remote:
-        query = query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
-    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
-    return newest_first(rows, page)
+        return query.where(Actor.local)
+    if remote:
+        return query.where(Actor.local.is_(False), Status.visibility == "neighbourhood")
+    return query
 
 
 def tagged(session: Session, viewer: Actor, linked: frozenset[str], name: str, page: Page, *,
@@ -207,10 +277,15 @@ class ProfileFilter:
 
 
 def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: Actor,
-               page: Page, flt: ProfileFilter) -> list[Status]:
+               page: Page, flt: ProfileFilter, *, rows: bool = False) -> list[Any]:
     if flt.only_media:
         return []  # no media attachments on this hub yet
-    query = _visible_statuses(viewer, linked).where(Status.actor_id == target.id)
+    if flt == ProfileFilter():
+        statement, cursors = paged(_account_base(rows), Status.id, page)
+        found = _fetch(session, statement,
+                       {**bound(viewer, linked), **cursors, "target_id": target.id}, rows)
+        return newest_first(found, page)
+    query = _visible_statuses(viewer, linked, rows).where(Status.actor_id == target.id)
     if flt.exclude_replies:
         parent = aliased(Status)
         query = query.where(or_(Status.in_reply_to_id.is_(None),
@@ -225,8 +300,14 @@ def by_account(session: Session, viewer: Actor, linked: frozenset[str], target: 
     if flt.tagged:
         query = query.where(exists().where(Tag.status_id == Status.id,
                                            Tag.name == flt.tagged.lower()))
-    rows = session.scalars(paginate(query, Status.id, page), bound(viewer, linked)).all()
-    return newest_first(rows, page)
+    found = _fetch(session, paginate(query, Status.id, page), bound(viewer, linked), rows)
+    return newest_first(found, page)
+
+
+@cache
+def _account_base(rows: bool) -> Select[Any]:
+    return _visible_base(rows).where(
+        Status.actor_id == bindparam("target_id", type_=BigInteger))
 
 
 def by_interaction(session: Session, viewer: Actor, linked: frozenset[str], kind: str,
@@ -336,11 +417,24 @@ def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str
     the replies by parent first (most posts have none), then the visible ones among them."""
     if not ids:
         return {}
-    replies = list(session.scalars(select(Status.id).where(Status.in_reply_to_id.in_(list(ids)))))
+    connection = session.connection()
+    replies = list(connection.execute(_replies_of(), {"parents": list(ids)}).scalars())
     if not replies:
         return {}
-    query = (_replies_base().where(Status.id.in_(replies)).group_by(Status.in_reply_to_id))
-    return {parent: n for parent, n in session.execute(query, bound(viewer, linked)).all()}
+    return {parent: n for parent, n in connection.execute(
+        _visible_replies(), {**bound(viewer, linked), "replies": replies}).all()}
+
+
+@cache
+def _replies_of() -> Select[Any]:
+    return select(Status.id).where(
+        Status.in_reply_to_id.in_(bindparam("parents", expanding=True)))
+
+
+@cache
+def _visible_replies() -> Select[Any]:
+    return (_replies_base().where(Status.id.in_(bindparam("replies", expanding=True)))
+            .group_by(Status.in_reply_to_id))
 
 
 def by_authors(session: Session, viewer: Actor, linked: frozenset[str], author_ids: Any,

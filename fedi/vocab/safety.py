@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -40,6 +41,13 @@ def http_url(value: Any, *, max_length: int = MAX_URL) -> str | None:
     """``value`` when it is an absolute http(s) URL of bounded length, else None."""
     if not isinstance(value, str) or not value or len(value) > max_length:
         return None
+    return _checked_url(value)
+
+
+@lru_cache(maxsize=8192)
+def _checked_url(value: str) -> str | None:
+    """The checks of ``http_url`` past the length, remembered: every API page renders the
+    same authors' and statuses' URLs again."""
     if _BAD_URL_CHARS.search(value):
         return None
     try:
