@@ -174,7 +174,7 @@ def run_floor(args: argparse.Namespace, workdir: Path, database_url: str,
             with socket.socket() as sock:
                 return sock.connect_ex((host, port)) == 0
 
-        wait_until(up, 30, "the floor app to listen")
+        wait_until(up, 120, "the floor app to listen")
         cpu_before = cpu_seconds(floor.pid)
         db_before = database_cpu_seconds(postmaster, exclude)
         started = time.monotonic_ns()
@@ -308,7 +308,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 except httpx.HTTPError:
                     return False
 
-            wait_until(up, 30, "the hub to answer")
+            wait_until(up, 120, "the hub to answer")
             inbox = f"http://{domain}/inbox"
 
             # Warm-up (not measured): every actor's key fetched and stored; reader follows.

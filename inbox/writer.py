@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,16 +74,18 @@ class InboxWriter:
             with self.sessions() as session, session.begin():
                 existing = set(session.scalars(
                     select(InboxItem.activity_uri).where(InboxItem.activity_uri.in_(ids))))
-                results = []
+                results, rows = [], []
                 for item in batch:
                     if item.activity_id in existing:
                         results.append(False)
                         continue
                     existing.add(item.activity_id)  # a replay inside the same batch
-                    session.add(InboxItem(
-                        id=new_id(), activity_uri=item.activity_id, actor_uri=item.actor_uri,
-                        key_id=item.key_id, recipient_id=item.recipient_id, payload=item.doc))
+                    rows.append({"id": new_id(), "activity_uri": item.activity_id,
+                                 "actor_uri": item.actor_uri, "key_id": item.key_id,
+                                 "recipient_id": item.recipient_id, "payload": item.doc})
                     results.append(True)
+                if rows:  # one INSERT for the batch (no ORM entities to track)
+                    session.execute(insert(InboxItem), rows)
             return results
         except IntegrityError:
             # Another process stored one of them meanwhile: fall back to one at a time.
