@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from fedi.ids import new_id
@@ -60,6 +60,8 @@ def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[i
                 subscribers.append(follower_id)
     owners.extend(mentioned)
     add_to_timelines(session, status, owners, new=True)
+    if (mentioned or subscribers) and inspect(status).pending:
+        session.flush()  # a flush would INSERT the Notification rows before their Status
     for actor_id in mentioned:
         notify(session, actor_id, "mention", status.actor_id, status.id)
     if status.reblog_of_id is None:

@@ -174,15 +174,16 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         raw=obj, created_at=utcnow(),
     )
     s.add(status)
-    # Stored before the rows that refer to it (the flush does not order tables by foreign
-    # key); those go in with the next post's flush, or the commit.
-    s.flush()
+    if known is None or mentions or obj.get("attachment") or obj["type"] == "Question":
+        # A flush orders its INSERTs by class name, not by foreign key: Tag and TimelineEntry
+        # rows go in after their Status, so the worker's batch of plain posts is inserted at
+        # once, table by table; Mention, MediaAttachment and Poll rows would go in first.
+        s.flush()
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
     store_tags(s, status, obj.get("tag"), replace=False)
     record_remote_attachments(s, status, obj.get("attachment"))
     if obj["type"] == "Question":
-        s.flush()
         apply_remote_question(s, status, obj)
     followers = None
     if known is not None:

@@ -15,7 +15,17 @@ from support.world import hub_session
 
 from fedi.db import make_engine, make_sessionmaker
 from fedi.ids import Urls, new_id
-from fedi.models import Actor, Follow, InboxItem, Status, TimelineEntry
+from fedi.models import (
+    Actor,
+    Follow,
+    InboxItem,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Status,
+    Tag,
+    TimelineEntry,
+)
 from fedi.peers import Peers
 from inbox.queue import store_activity
 from inbox.worker import InboxWorker
@@ -144,3 +154,36 @@ def test_a_post_after_an_undone_follow_in_one_batch_skips_the_former_follower(
                         create("ana", "a")])
     assert set(out["states"].values()) == {"done"}
     assert out["timeline"] == sorted([uri("bob", "before"), uri("ana", "a")])
+
+
+def test_a_batch_mixing_hashtags_mentions_images_and_notifications_stores_them_all(
+        hub: HubProcess) -> None:
+    with hub_session(hub) as (session, _ctx):
+        follow = session.scalar(select(Follow).join(Actor, Actor.id == Follow.followee_id)
+                                .where(Actor.uri == sender("ana")))
+        assert follow is not None
+        follow.notify = True  # carol asked to be told of ana's posts
+    carol = hub.settings().base_url + "/users/carol"
+    mention = create("bob", "m1", tag=[{"type": "Mention", "href": carol}])
+    mention["object"]["to"].append(carol)
+    out = process(hub, [
+        create("ana", "t1", tag=[{"type": "Hashtag", "name": "#jardin"}]),
+        create("bob", "plain"),
+        mention,
+        create("ana", "img", attachment=[{"type": "Document", "mediaType": "image/png",
+                                          "url": f"http://{LINKED}/media/1.png"}]),
+        create("bob", "t2", tag=[{"type": "Hashtag", "name": "#jardin"}]),
+    ])
+    assert set(out["states"].values()) == {"done"}
+    assert out["rows"] == 5
+    with hub_session(hub) as (session, _ctx):
+        tagged = session.scalars(select(Status.uri).join(Tag, Tag.status_id == Status.id)
+                                 .where(Tag.name == "jardin")).all()
+        assert sorted(tagged) == sorted([uri("ana", "t1"), uri("bob", "t2")])
+        assert session.scalar(select(func.count()).select_from(Mention)) == 1
+        assert session.scalar(select(func.count()).select_from(MediaAttachment)) == 1
+        told = session.execute(select(Notification.type, Status.uri).join(
+            Status, Status.id == Notification.status_id)).all()
+        assert sorted(told) == sorted([("status", uri("ana", "t1")),
+                                       ("mention", uri("bob", "m1")),
+                                       ("status", uri("ana", "img"))])
