@@ -124,7 +124,7 @@ def postmaster_of(conninfo: str) -> int:
 
     with psycopg.connect(conninfo) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def database_cpu_seconds(postmaster: int | None, exclude: set[int]) -> float:

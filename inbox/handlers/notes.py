@@ -182,7 +182,8 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
     store_tags(s, status, obj.get("tag"), replace=False)
-    record_remote_attachments(s, status, obj.get("attachment"))
+    if obj.get("attachment"):
+        record_remote_attachments(s, status, obj["attachment"])  # it flushes
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
     followers = None
