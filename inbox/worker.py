@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -17,9 +18,17 @@ from fedi.models import Actor, InboxItem
 from inbox.dispatch import HandlerContext, dispatch
 from inbox.prefetch import Prefetched, created_post_uri, prefetch
 from inbox.queue import claim_due, mark_done, mark_failed
+from inbox.writer import write_turn
 from outbox.context import PublishContext
 
 log = logging.getLogger("voisins.inbox")
+
+SQLITE_BATCH_SECONDS = 0.05
+
+
+def _is_sqlite(sessions: sessionmaker[Session]) -> bool:
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "sqlite"
 
 
 class InboxWorker:
@@ -35,6 +44,9 @@ class InboxWorker:
         self.lease = lease
         self._wake = asyncio.Event()
         self.backoff = Backoff()  # the hub's shares one DatabaseStatus (fedi.app)
+        # SQLite has one write lock, which the 202s wait for: a batch holds it this long at
+        # most (seconds), the rest of its items waiting for the next batch.
+        self.budget: float | None = SQLITE_BATCH_SECONDS if _is_sqlite(sessions) else None
 
     def wake(self) -> None:
         self._wake.set()
@@ -54,7 +66,8 @@ class InboxWorker:
     def _run_batch(self, *, careful: bool) -> int:
         now = self.clock()
         failures: list[tuple[int, str]] = []
-        with self.sessions() as session, session.begin():
+        deadline = time.monotonic() + self.budget if self.budget is not None else None
+        with write_turn(self.sessions), self.sessions() as session, session.begin():
             # Claimed in the processing transaction: on PostgreSQL the rows stay locked (SKIP
             # LOCKED) until it commits, on SQLite the write lock is held; a crash undoes all.
             claimed = claim_due(session, now=now, limit=self.batch, lease=None)
@@ -66,7 +79,11 @@ class InboxWorker:
                 session, (payload for _, _, payload in claimed),
                 (a.id for a in senders.values()))
             done: list[int] = []
+            handled = 0
             for item_id, actor_uri, payload in claimed:
+                if deadline is not None and handled and time.monotonic() > deadline:
+                    break  # the rest stays pending (nothing was leased): the next batch
+                handled += 1
                 if known is not None and created_post_uri(payload) is None:
                     known = None  # this item may change what was looked up: ask again
                 actor = senders.get(actor_uri)
@@ -93,7 +110,7 @@ class InboxWorker:
                 row = session.get(InboxItem, item_id)
                 if row is not None:
                     mark_failed(session, row, error, self.clock())
-        return len(claimed)
+        return handled
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

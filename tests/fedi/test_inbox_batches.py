@@ -86,7 +86,9 @@ def process(hub: HubProcess, docs: list[dict[str, Any]]) -> dict[str, Any]:
         peers = Peers(settings, sessions)
         ctx = PublishContext(settings=settings, urls=Urls(settings.base_url),
                              is_allowed=peers.is_allowed, linked_domains=peers.allowed)
-        assert InboxWorker(sessions, ctx).run_once() == len(docs)
+        worker = InboxWorker(sessions, ctx)
+        worker.budget = None  # one batch, however slow the machine
+        assert worker.run_once() == len(docs)
         with sessions() as s:
             carol = s.scalar(select(Actor.id).where(Actor.local, Actor.username == "carol"))
             return {
@@ -187,3 +189,26 @@ def test_a_batch_mixing_hashtags_mentions_images_and_notifications_stores_them_a
         assert sorted(told) == sorted([("status", uri("ana", "t1")),
                                        ("mention", uri("bob", "m1")),
                                        ("status", uri("ana", "img"))])
+
+
+def test_a_batch_over_its_time_budget_leaves_the_rest_pending_for_the_next(
+        hub: HubProcess) -> None:
+    settings = hub.settings()
+    engine = make_engine(settings.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        docs = [create("ana", f"n{i}") for i in range(3)]
+        for doc in docs:
+            store_activity(sessions, doc["id"], doc, doc["actor"], f"{doc['actor']}#main-key",
+                           None)
+        peers = Peers(settings, sessions)
+        ctx = PublishContext(settings=settings, urls=Urls(settings.base_url),
+                             is_allowed=peers.is_allowed, linked_domains=peers.allowed)
+        worker = InboxWorker(sessions, ctx)
+        worker.budget = 0.0  # spent at once: one item per batch
+        assert [worker.run_once() for _ in range(4)] == [1, 1, 1, 0]
+        with sessions() as s:
+            assert set(s.scalars(select(InboxItem.state))) == {"done"}
+            assert s.scalar(select(func.count()).select_from(Status)) == 3
+    finally:
+        engine.dispose()
