@@ -22,6 +22,19 @@ Loopback only, bounded in count and time, stops what it started by PID. This pro
 
 Unpaced (the default), the 202→visible latency includes the backlog the worker builds up
 when accepting outruns processing; ``--rate`` offers a steady load instead.
+
+7. stops the hub and sends the same requests to the floor, ``bench/inbox_floor.py``: a bare
+   Starlette app that parses the body, verifies the signature with ``cryptography`` against
+   a key parsed at start-up and INSERTs the activity (raw ``sqlite3`` or ``psycopg``, commits
+   grouped as ``inbox.writer`` groups them); it prints both CPU costs per activity and their
+   ratio, which holds from one machine (or day) to another where absolute figures do not.
+
+On PostgreSQL the server's CPU (postmaster, backends, WAL writer; not this bench's own
+connections) is counted too, for the hub and for the floor; the server must run on this
+machine. A flame graph of the hub during the measured run (py-spy must be installed in the
+venv: ``.venv/bin/pip install py-spy``; ``.json`` gives a speedscope profile)::
+
+    .venv/bin/python bench/inbox.py --requests 1500 --profile /tmp/inbox.svg
 """
 
 from __future__ import annotations
