@@ -24,6 +24,7 @@ from outbox.context import PublishContext
 log = logging.getLogger("voisins.inbox")
 
 SQLITE_BATCH_SECONDS = 0.05
+MIN_CLAIM = 16
 
 
 def _is_sqlite(sessions: sessionmaker[Session]) -> bool:
@@ -47,6 +48,9 @@ class InboxWorker:
         # SQLite has one write lock, which the 202s wait for: a batch holds it this long at
         # most (seconds), the rest of its items waiting for the next batch.
         self.budget: float | None = SQLITE_BATCH_SECONDS if _is_sqlite(sessions) else None
+        # How many items to claim: a batch cut short by the budget claims fewer next time
+        # (claiming, parsing and looking up items that wait anyway costs as much as them).
+        self._claim = batch
 
     def wake(self) -> None:
         self._wake.set()
@@ -70,7 +74,7 @@ class InboxWorker:
         with write_turn(self.sessions), self.sessions() as session, session.begin():
             # Claimed in the processing transaction: on PostgreSQL the rows stay locked (SKIP
             # LOCKED) until it commits, on SQLite the write lock is held; a crash undoes all.
-            claimed = claim_due(session, now=now, limit=self.batch, lease=None)
+            claimed = claim_due(session, now=now, limit=self._claim, lease=None)
             if not claimed:
                 return 0
             senders = {a.uri: a for a in session.scalars(
@@ -110,6 +114,8 @@ class InboxWorker:
                 row = session.get(InboxItem, item_id)
                 if row is not None:
                     mark_failed(session, row, error, self.clock())
+        self._claim = (max(MIN_CLAIM, handled * 2) if handled < len(claimed)
+                       else min(self.batch, self._claim * 2))
         return handled
 
     async def run_forever(self, stop: asyncio.Event) -> None:
