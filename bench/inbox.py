@@ -22,6 +22,19 @@ Loopback only, bounded in count and time, stops what it started by PID. This pro
 
 Unpaced (the default), the 202→visible latency includes the backlog the worker builds up
 when accepting outruns processing; ``--rate`` offers a steady load instead.
+
+7. stops the hub and sends the same requests to the floor, ``bench/inbox_floor.py``: a bare
+   Starlette app that parses the body, verifies the signature with ``cryptography`` against
+   a key parsed at start-up and INSERTs the activity (raw ``sqlite3`` or ``psycopg``, commits
+   grouped as ``inbox.writer`` groups them); it prints both CPU costs per activity and their
+   ratio, which holds from one machine (or day) to another where absolute figures do not.
+
+On PostgreSQL the server's CPU (postmaster, backends, WAL writer; not this bench's own
+connections) is counted too, for the hub and for the floor; the server must run on this
+machine. A flame graph of the hub during the measured run (py-spy must be installed in the
+venv: ``.venv/bin/pip install py-spy``; ``.json`` gives a speedscope profile)::
+
+    .venv/bin/python bench/inbox.py --requests 1500 --profile /tmp/inbox.svg
 """
 
 from __future__ import annotations
@@ -118,6 +131,90 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postmaster_of(conninfo: str) -> int:
+    """The PID of the PostgreSQL server of ``conninfo`` (it must run on this machine)."""
+    import psycopg
+
+    with psycopg.connect(conninfo) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def database_cpu_seconds(postmaster: int | None, exclude: set[int]) -> float:
+    """CPU of a PostgreSQL server: the postmaster, its live children (backends, WAL
+    writer...) but ``exclude`` (this bench's own connections), and its exited children."""
+    if postmaster is None:
+        return 0.0
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) == postmaster:
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def run_floor(args: argparse.Namespace, workdir: Path, database_url: str,
+              keys: dict[str, str], requests_file: Path, postmaster: int | None,
+              exclude: set[int]) -> dict[str, Any]:
+    """The same requests against ``bench/inbox_floor.py`` (parse, verify, INSERT, grouped
+    commit): its accepted/s and CPU per activity, for the ratios."""
+    import socket
+
+    from support.hubs import free_port
+
+    host = "127.0.0.1"
+    port = free_port(host)
+    (workdir / "keys.json").write_text(json.dumps(keys))
+    if not database_url.startswith("postgresql"):
+        database_url = f"sqlite:///{workdir / 'floor.db'}"
+    out = workdir / "floor-results.json"
+    floor = generator = None
+    try:
+        floor = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "inbox_floor.py"), "--database", database_url,
+             "--keys", str(workdir / "keys.json"), "--host", host, "--port", str(port)],
+            cwd=str(ROOT))
+
+        def up() -> bool:
+            if floor is not None and floor.poll() is not None:
+                raise RuntimeError("the floor app exited")
+            with socket.socket() as sock:
+                return sock.connect_ex((host, port)) == 0
+
+        wait_until(up, 120, "the floor app to listen")
+        cpu_before = cpu_seconds(floor.pid)
+        db_before = database_cpu_seconds(postmaster, exclude)
+        started = time.monotonic_ns()
+        generator = subprocess.Popen(
+            [sys.executable, __file__, "--generate", str(requests_file),
+             "--target", f"{host}:{port}", "--concurrency", str(args.concurrency),
+             "--rate", "0", "--out", str(out)], cwd=str(ROOT))
+        generator.wait(timeout=args.timeout)
+        elapsed = (time.monotonic_ns() - started) / 1e9
+        cpu = cpu_seconds(floor.pid) - cpu_before
+        db_cpu = database_cpu_seconds(postmaster, exclude) - db_before
+        if generator.returncode != 0:
+            raise RuntimeError("the load generator failed against the floor")
+    finally:
+        for child in (generator, floor):
+            if child is not None and child.poll() is None:
+                child.kill()  # our own children, by PID
+                child.wait()
+    results = json.loads(out.read_text())
+    accepted = sum(1 for status, _t0, _t1 in results if status == 202)
+    first = min(t0 for _s, t0, _t1 in results)
+    last = max(t1 for _s, _t0, t1 in results)
+    return {"accepted": accepted, "accepted_per_s": accepted / ((last - first) / 1e9),
+            "cpu_ms": cpu * 1000 / args.requests, "db_cpu_ms": db_cpu * 1000 / args.requests,
+            "elapsed_s": elapsed}
+
+
 def wait_until(predicate: Any, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -170,6 +267,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     drop_database = None
     hub: subprocess.Popen[bytes] | None = None
     generator: subprocess.Popen[bytes] | None = None
+    profiler: subprocess.Popen[bytes] | None = None
     remote = HostileRemote().start()
     with tempfile.TemporaryDirectory(prefix="voisins-bench-inbox-") as tmp, \
             contextlib.ExitStack() as stack:
@@ -193,6 +291,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             upgrade(settings.database_url)
             engine = make_engine(settings.database_url)
             sessions = make_sessionmaker(engine)
+            postmaster = postmaster_of(database_url) if args.pg_url else None
+            own_backends: set[int] = set()
+            if args.pg_url:
+                from sqlalchemy import event
+
+                def remember(dbapi_conn: Any, _record: Any) -> None:
+                    own_backends.add(dbapi_conn.info.backend_pid)
+
+                event.listen(engine, "connect", remember)
             with transaction(sessions) as s:
                 reader_id = create_user(s, settings, "reader", email="reader@bench.test",
                                         password="reader-password").actor_id
@@ -214,7 +321,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 except httpx.HTTPError:
                     return False
 
-            wait_until(up, 30, "the hub to answer")
+            wait_until(up, 120, "the hub to answer")
             inbox = f"http://{domain}/inbox"
 
             # Warm-up (not measured): every actor's key fetched and stored; reader follows.
@@ -271,7 +378,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             del raw
 
             baseline = processed()
+            if args.profile:
+                profiler = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                     str(hub.pid), "--rate", "200", "--output", args.profile, "--nonblocking"]
+                    + (["--format", "speedscope"] if args.profile.endswith(".json") else []),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cpu_before = cpu_seconds(hub.pid)
+            db_before = database_cpu_seconds(postmaster, own_backends)
             started = time.monotonic_ns()
             generator = subprocess.Popen(
                 [sys.executable, __file__, "--generate", str(requests_file), "--target", domain,
@@ -302,12 +416,25 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                        max(1.0, deadline - time.monotonic()), "every activity to be processed")
             drained = time.monotonic_ns()
             cpu = cpu_seconds(hub.pid) - cpu_before
+            db_cpu = database_cpu_seconds(postmaster, own_backends) - db_before
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # our own child, by PID: writes the graph
+                profiler.wait(timeout=60)
             results = json.loads(results_file.read_text())
             with sessions() as s:
                 failed = int(s.scalar(select(func.count()).select_from(InboxItem).where(
                     InboxItem.state == "failed")) or 0)
+            if hub.poll() is None:
+                hub.send_signal(signal.SIGTERM)  # our own child, by PID: the floor runs alone
+                hub.wait(timeout=15)
+            floor = run_floor(args, workdir, database_url,
+                              {a.key_id: a.public_key_pem for a in actors}, requests_file,
+                              postmaster, own_backends)
             engine.dispose()
         finally:
+            if profiler is not None and profiler.poll() is None:
+                profiler.kill()  # our own child, by PID
+                profiler.wait()
             if generator is not None and generator.poll() is None:
                 generator.kill()  # our own child, by PID
                 generator.wait()
@@ -331,6 +458,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     latencies = sorted((visible[uri] - results[i][2]) / 1e6
                        for i, uri in sampled.items() if uri in visible)
     cents = statistics.quantiles(latencies, n=100, method="inclusive")
+    cpu_ms = cpu * 1000 / args.requests
+    db_cpu_ms = db_cpu * 1000 / args.requests
     return {
         "backend": "postgresql" if args.pg_url else "sqlite",
         "cpu_count": os.cpu_count(),
@@ -342,12 +471,21 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "failed_items": failed,
         "accepted_per_s": accepted / ((last - first) / 1e9),
         "processed_per_s": args.requests / ((drained - started) / 1e9),
-        "server_cpu_ms_per_request": cpu * 1000 / args.requests,
+        "server_cpu_ms_per_request": cpu_ms,
+        "database_cpu_ms_per_request": db_cpu_ms,
         "accept_p50_ms": statistics.median((t1 - t0) / 1e6 for _s, t0, t1 in results),
         "visible_sampled": len(latencies),
         "visible_p50_ms": cents[49],
         "visible_p99_ms": cents[98],
         "visible_max_ms": latencies[-1],
+        "floor_accepted_per_s": floor["accepted_per_s"],
+        "floor_cpu_ms_per_request": floor["cpu_ms"],
+        "floor_database_cpu_ms_per_request": floor["db_cpu_ms"],
+        "floor_failed": args.requests - floor["accepted"],
+        # Each side's CPU per activity, the database server's included (PostgreSQL).
+        "cpu_ratio_to_floor": (cpu_ms + db_cpu_ms) / (floor["cpu_ms"] + floor["db_cpu_ms"]),
+        "accepted_per_s_per_core": accepted / ((last - first) / 1e9) / (os.cpu_count() or 1),
+        "processed_per_s_per_core_of_cpu": 1000 / (cpu_ms + db_cpu_ms),
     }
 
 
@@ -364,6 +502,9 @@ def main() -> None:
                         help="seconds allowed for the measured run")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="requests per second offered (default 0: as fast as accepted)")
+    parser.add_argument("--profile", default=None,
+                        help="record the hub with py-spy during the run into this file "
+                             "(.svg flame graph, or .json for speedscope)")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -385,7 +526,19 @@ def main() -> None:
     print(f"  accepted {r['accepted_per_s']:.0f}/s (202 p50 {r['accept_p50_ms']:.1f} ms)   "
           f"processed {r['processed_per_s']:.0f}/s   "
           f"server CPU {r['server_cpu_ms_per_request']:.2f} ms per activity "
-          "(verify + store + worker)")
+          "(verify + store + worker)"
+          + (f" + database {r['database_cpu_ms_per_request']:.2f} ms"
+             if r["backend"] == "postgresql" else ""))
+    print(f"  i.e. {r['processed_per_s_per_core_of_cpu']:.0f} activities processed per second "
+          "per core of CPU")
+    print(f"  floor (bench/inbox_floor.py: parse, verify, INSERT, grouped commit): accepted "
+          f"{r['floor_accepted_per_s']:.0f}/s, CPU {r['floor_cpu_ms_per_request']:.2f} ms per "
+          "activity"
+          + (f" + database {r['floor_database_cpu_ms_per_request']:.2f} ms"
+             if r["backend"] == "postgresql" else "")
+          + f" ({r['floor_failed']} refused)")
+    print(f"  ratio to the floor: CPU per activity ×{r['cpu_ratio_to_floor']:.1f}, "
+          f"accepted/s ÷{r['floor_accepted_per_s'] / r['accepted_per_s']:.1f}")
     print(f"  202→visible in a follower's timeline ({r['visible_sampled']} sampled): "
           f"p50 {r['visible_p50_ms']:.0f} ms   p99 {r['visible_p99_ms']:.0f} ms   "
           f"max {r['visible_max_ms']:.0f} ms")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fedi.models import Actor
 from fedi.vocab.parse import object_type
+from inbox.prefetch import Prefetched
 from outbox.context import PublishContext
 
 log = logging.getLogger("voisins.inbox")
@@ -21,6 +22,7 @@ class HandlerContext:
     session: Session
     publish: PublishContext
     actor: Actor  # the verified sender, stored
+    known: Prefetched | None = None  # the worker's batch lookups, while they hold
 
 
 Handler = Callable[[HandlerContext, dict[str, Any]], None]

@@ -32,24 +32,28 @@ def store_activity(sessions: sessionmaker[Session], activity_id: str, doc: dict[
     return True
 
 
-def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[InboxItem]:
-    """Lease up to ``limit`` pending items (SKIP LOCKED on PostgreSQL)."""
-    query = (select(InboxItem).where(
+def claim_due(session: Session, *, now: datetime, limit: int,
+              lease: timedelta | None) -> list[tuple[int, str, Any]]:
+    """(id, sender URI, activity) of up to ``limit`` pending items, oldest first (SKIP LOCKED
+    on PostgreSQL). With a ``lease`` they are also leased for that long, for a caller that
+    processes them in another transaction; without, the caller processes them in this one."""
+    query = (select(InboxItem.id, InboxItem.actor_uri, InboxItem.payload).where(
         InboxItem.state == "pending", InboxItem.next_attempt_at <= now,
         or_(InboxItem.locked_until.is_(None), InboxItem.locked_until < now))
         .order_by(InboxItem.id).limit(limit))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    items = list(session.scalars(query))
-    if items:
-        session.execute(update(InboxItem).where(InboxItem.id.in_([i.id for i in items]))
+    items = [tuple(row) for row in session.execute(query)]
+    if items and lease is not None:
+        session.execute(update(InboxItem).where(InboxItem.id.in_([i[0] for i in items]))
                         .values(locked_until=now + lease))
-    return items
+    return items  # type: ignore[return-value]
 
 
-def mark_done(session: Session, item_id: int) -> None:
-    session.execute(update(InboxItem).where(InboxItem.id == item_id)
-                    .values(state="done", locked_until=None, last_error=None))
+def mark_done(session: Session, item_ids: list[int]) -> None:
+    for start in range(0, len(item_ids), 500):
+        session.execute(update(InboxItem).where(InboxItem.id.in_(item_ids[start:start + 500]))
+                        .values(state="done", locked_until=None, last_error=None))
 
 
 def mark_failed(session: Session, item: InboxItem, error: str, now: datetime) -> None:

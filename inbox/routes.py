@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -20,6 +21,28 @@ from inbox.policy import check_activity
 from inbox.queue import store_activity
 
 
+class FollowedSenders:
+    """Senders someone here followed a few seconds ago: their activities are addressed here
+    without asking the database on every POST. Only this answer is remembered: a stale one
+    lets in, for at most ``TTL`` seconds after the last follower left, activities that the
+    worker then stores for nobody; a new follower is seen at once."""
+
+    TTL = 5.0  # seconds
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def recently(self, actor_uri: str) -> bool:
+        until = self._until.get(actor_uri)
+        return until is not None and until > time.monotonic()
+
+    def remember(self, actor_uri: str) -> None:
+        if len(self._until) >= self.MAX:
+            self._until.clear()  # bounded; at worst each sender is looked up once more
+        self._until[actor_uri] = time.monotonic() + self.TTL
+
+
 def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -> bool:
     """Does anyone here have a reason to receive this activity?"""
     local_prefix = hub.urls.base + "/"
@@ -35,11 +58,16 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
         targets.add(get_id(obj.get("object")) or "")
     if any(t.startswith(local_prefix) for t in targets):
         return True
+    followed = hub.extras.setdefault("inbox_followed_senders", FollowedSenders())
+    if followed.recently(signer.actor_uri):
+        return True
     with hub.read_sessions() as session:
-        # Two columns, not the whole Actor: loading the entity (its raw JSON document
-        # included) cost about a millisecond per inbox POST.
-        sender = session.execute(select(Actor.id, Actor.followers_url)
-                                 .where(Actor.uri == signer.actor_uri)).first()
+        # Three columns in one query, not the whole Actor: loading the entity (its raw JSON
+        # document included) cost about a millisecond per inbox POST.
+        sender = session.execute(select(
+            Actor.id, Actor.followers_url,
+            exists().where(Follow.followee_id == Actor.id, Follow.state == "accepted")
+            .label("followed")).where(Actor.uri == signer.actor_uri)).first()
         if sender is None:
             return False
         target = get_id(obj) if doc.get("type") == "Delete" else None
@@ -49,8 +77,8 @@ def _is_addressed_here(hub: Hub, doc: dict[str, Any], signer: VerifiedRequest) -
             return True  # an account we hold a copy of is gone (fedi.services.erasure)
         # Someone here follows the sender: addressed here, however it is addressed (several
         # servers address a public post to as:Public alone, without their followers).
-        if session.scalar(select(exists().where(
-                Follow.followee_id == sender.id, Follow.state == "accepted"))):
+        if sender.followed:
+            followed.remember(signer.actor_uri)
             return True
         if sender.followers_url in targets or doc.get("type") in ("Delete", "Update", "Undo"):
             return False  # fan-out to followers, and no one here follows the sender

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from fedi.ids import new_id
@@ -34,9 +34,13 @@ def notify(session: Session, owner_id: int, type_: str, from_actor_id: int,
                              from_actor_id=from_actor_id, status_id=status_id))
 
 
-def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[int]) -> None:
+def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[int], *,
+                   followers: Iterable[tuple[int, bool]] | None = None) -> None:
     """Timelines of the author (if local), local followers (unless direct) and mentioned
-    members; "status" notifications for followers who asked for them. For a new status."""
+    members; "status" notifications for followers who asked for them. For a new status.
+
+    ``followers``: the author's local accepted followers as (id, wants a notification),
+    when the caller looked them up already (the inbox worker, for a whole batch)."""
     mentioned = list(mentioned_local)
     owners: list[int] = []
     author = session.get(Actor, status.actor_id)
@@ -44,16 +48,20 @@ def fan_out_status(session: Session, status: Status, mentioned_local: Iterable[i
         owners.append(author.id)
     subscribers: list[int] = []
     if status.visibility != "direct":
-        for follower_id, wants_posts in session.execute(
+        if followers is None:
+            followers = session.execute(
                 select(Follow.follower_id, Follow.notify)
                 .join(Actor, Actor.id == Follow.follower_id)
                 .where(Follow.followee_id == status.actor_id, Follow.state == "accepted",
-                       Actor.local)):
+                       Actor.local)).all()
+        for follower_id, wants_posts in followers:
             owners.append(follower_id)
             if wants_posts:
                 subscribers.append(follower_id)
     owners.extend(mentioned)
     add_to_timelines(session, status, owners, new=True)
+    if (mentioned or subscribers) and inspect(status).pending:
+        session.flush()  # a flush would INSERT the Notification rows before their Status
     for actor_id in mentioned:
         notify(session, actor_id, "mention", status.actor_id, status.id)
     if status.reblog_of_id is None:

@@ -134,12 +134,18 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
     if refusal is not None:
         log.info("Create of %s by %s refused: %s", uri, ctx.actor.uri, refusal)
         return
-    tomb = s.get(Tombstone, uri)
-    if tomb is not None and tomb.actor_uri in (None, ctx.actor.uri):
+    known = ctx.known if ctx.known is not None and uri in ctx.known.uris else None
+    if known is not None:  # the worker looked them up for its whole batch
+        deleted, deleter = uri in known.tombstones, known.tombstones.get(uri)
+        owner = known.owners.get(uri)
+    else:
+        tomb = s.get(Tombstone, uri)
+        deleted, deleter = tomb is not None, tomb.actor_uri if tomb is not None else None
+        owner = s.scalar(select(Status.actor_id).where(Status.uri == uri))
+    if deleted and deleter in (None, ctx.actor.uri):
         # A Delete from another actor of the same host (before this Create) does not count.
         log.info("Create of deleted object %s ignored", uri)
         return
-    owner = s.scalar(select(Status.actor_id).where(Status.uri == uri))
     if owner is not None:
         if owner != ctx.actor.id:  # never overwritten
             log.info("Create of %s by %s refused: the id is another actor's status", uri,
@@ -168,15 +174,24 @@ def handle_create_note(ctx: HandlerContext, doc: dict[str, Any]) -> None:
         raw=obj, created_at=utcnow(),
     )
     s.add(status)
-    s.flush()
+    if known is None or mentions or obj.get("attachment") or obj["type"] == "Question":
+        # A flush orders its INSERTs by class name, not by foreign key: Tag and TimelineEntry
+        # rows go in after their Status, so the worker's batch of plain posts is inserted at
+        # once, table by table; Mention, MediaAttachment and Poll rows would go in first.
+        s.flush()
     for actor in mentions:
         s.add(Mention(id=new_id(), status_id=status.id, actor_id=actor.id))
     store_tags(s, status, obj.get("tag"), replace=False)
-    record_remote_attachments(s, status, obj.get("attachment"))
-    s.flush()
+    if obj.get("attachment"):
+        record_remote_attachments(s, status, obj["attachment"])  # it flushes
     if obj["type"] == "Question":
         apply_remote_question(s, status, obj)
-    fan_out_status(s, status, [a.id for a in mentions if a.local])
+    followers = None
+    if known is not None:
+        known.stored(uri, ctx.actor.id)
+        if ctx.actor.id in known.authors:
+            followers = known.followers.get(ctx.actor.id, [])
+    fan_out_status(s, status, [a.id for a in mentions if a.local], followers=followers)
 
 
 def _own_status(ctx: HandlerContext, uri: str | None) -> Status | None:
