@@ -163,6 +163,7 @@ class World:
             hubs.append(HubProcess(name=name, host=host, port=free_port(host), workdir=folder,
                                    database_url=url, extra_config=UNLIMITED))
         self.m, self.l1, self.l2 = hubs
+        self.m.log_level = "info"  # uvicorn's supervisor says when a web process is replaced
         for hub in hubs:
             others = [f'"{o.domain}"' for o in hubs if o is not hub and (hub is self.m or o is self.m)]
             hub.write_config()

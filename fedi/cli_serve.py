@@ -26,6 +26,7 @@ from fedi.config import load_settings
 
 CONFIG_ENV = "VOISINS_CONFIG"  # how the web processes (spawned by uvicorn) find the config
 WORKER_RESTART_SECONDS = 2.0
+HEALTHCHECK_SECONDS = 60
 log = logging.getLogger("voisins")
 
 
@@ -93,7 +94,10 @@ def serve_processes(config_path: str | None, workers: int, options: dict[str, An
     worker = WorkerProcess(path)
     worker.start()
     try:
-        uvicorn.run("fedi.cli_serve:web_app", factory=True, workers=workers, **options)
+        # A web process that does not answer uvicorn's health check in time is killed and
+        # replaced: 5 s (uvicorn's default) kills processes still starting on a busy machine.
+        uvicorn.run("fedi.cli_serve:web_app", factory=True, workers=workers,
+                    timeout_worker_healthcheck=HEALTHCHECK_SECONDS, **options)
     finally:
         worker.stop()
     return 0
