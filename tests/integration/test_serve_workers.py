@@ -96,7 +96,7 @@ def test_two_web_processes_one_worker_nothing_twice(
         return {p for p in children(parent)
                 if "multiprocessing" in cmdline(p) and "resource_tracker" not in cmdline(p)}
 
-    wait_for(lambda: len(web_processes()) == 2, what="two web processes")
+    wait_for(lambda: len(web_processes()) == 2, timeout=90, what="two web processes")
     web = web_processes()
     workers = [p for p in children(parent) if cmdline(p).rstrip().endswith(" worker")]
     assert len(workers) == 1, [cmdline(p) for p in children(parent)]
@@ -121,10 +121,11 @@ def test_two_web_processes_one_worker_nothing_twice(
     found = bob.get("/api/v2/search", q=f"alice@{a.domain}", resolve="true", type="accounts")
     alice_on_b = found["accounts"][0]["id"]
     bob.post(f"/api/v1/accounts/{alice_on_b}/follow")
-    requests = wait_for(lambda: alice.get("/api/v1/follow_requests"), what="the request on A")
+    requests = wait_for(lambda: alice.get("/api/v1/follow_requests"), timeout=60,
+                        what="the request on A")
     alice.post(f"/api/v1/follow_requests/{requests[0]['id']}/authorize")
     wait_for(lambda: bob.get("/api/v1/accounts/relationships", id=alice_on_b)[0]["following"],
-             what="the Accept on B")
+             timeout=60, what="the Accept on B")
     posted = alice.post("/api/v1/statuses", {"status": "Marché samedi", "visibility": "private"})
     wait_for(lambda: any(s["uri"] == posted["uri"] for s in bob.get("/api/v1/timelines/home")),
              timeout=60, what="alice's post in bob's home on B")
@@ -136,7 +137,7 @@ def test_two_web_processes_one_worker_nothing_twice(
             Delivery.activity_id == activity)).all()
 
     sent = wait_for(lambda: [tuple(r) for r in query(a, deliveries)] == [("sent", 1)]
-                    and query(a, deliveries), what="the delivery marked sent")
+                    and query(a, deliveries), timeout=60, what="the delivery marked sent")
     assert [tuple(r) for r in sent] == [("sent", 1)]
     assert query(b, lambda s: s.scalar(select(func.count()).select_from(Status).where(
         Status.uri == posted["uri"]))) == 1
