@@ -631,9 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=None,
                        help="default: server.port (quickstart: 8000 for a new hub)")
         p.add_argument("--log-level", default="warning")
-        p.add_argument("--workers", type=int, default=1,
-                       help="web processes (PostgreSQL only; background jobs then run in one "
-                       "worker process)")
+        if name == "serve":
+            p.add_argument("--workers", type=int, default=1,
+                           help="web processes (PostgreSQL only; background jobs then run in "
+                           "one worker process)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("worker", help="run the inbox and delivery workers only")
