@@ -165,7 +165,9 @@ class World:
         self.m, self.l1, self.l2 = hubs
         self.m.log_level = "info"  # uvicorn's supervisor says when a web process is replaced
         for hub in hubs:
-            others = [f'"{o.domain}"' for o in hubs if o is not hub and (hub is self.m or o is self.m)]
+            # M is linked with L1 and L2; L1 and L2 only with M.
+            others = [f'"{o.domain}"' for o in hubs
+                      if o is not hub and (hub is self.m or o is self.m)]
             hub.write_config()
             text = hub.config_path.read_text(encoding="utf-8")
             hub.config_path.write_text(text.replace("neighbours = []",

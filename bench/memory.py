@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +98,11 @@ def main() -> None:
                                    str(spec_file)], stdout=subprocess.PIPE, text=True)
         assert client.stdout is not None
         assert client.stdout.readline().startswith("START")
+        # The result (every latency) is large: read it while sampling, or the pipe fills.
+        output: list[str] = []
+        stream = client.stdout
+        reader = threading.Thread(target=lambda: output.append(stream.read()), daemon=True)
+        reader.start()
         started = time.monotonic()
         while client.poll() is None:
             at = (time.monotonic() - started) / 60
@@ -110,7 +116,8 @@ def main() -> None:
                 client.wait(timeout=SAMPLE_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-        result = json.loads(client.stdout.read().split("\n", 1)[1] or "{}")
+        reader.join(timeout=60)
+        result = json.loads(output[0].split("\n", 1)[1] if output else "{}")
     finally:
         world.stop()
     requests = sum(len(v) for v in result.get("latencies", {}).values())
