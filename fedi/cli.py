@@ -148,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"with {workers} web processes", flush=True)
         config = args.config or os.environ.get("VOISINS_CONFIG") or (
             DEFAULT_CONFIG_PATH if Path(DEFAULT_CONFIG_PATH).exists() else None)
-        return serve_processes(config, workers, options)
+        return serve_processes(settings, config, workers, options)
     app = create_app(settings)
     print(f"serving {settings.name} ({settings.base_url}) on {scheme}://{host}:{port}", flush=True)
     uvicorn.run(app, **options)

@@ -22,7 +22,9 @@ from typing import Any
 from starlette.applications import Starlette
 
 from fedi.app import create_app
-from fedi.config import load_settings
+from fedi.config import Settings, load_settings
+from fedi.db import make_engine, make_sessionmaker, transaction
+from fedi.services.accounts import ensure_instance_actor
 
 CONFIG_ENV = "VOISINS_CONFIG"  # how the web processes (spawned by uvicorn) find the config
 WORKER_RESTART_SECONDS = 2.0
@@ -83,11 +85,25 @@ class WorkerProcess:
             proc.wait(timeout=10)
 
 
-def serve_processes(config_path: str | None, workers: int, options: dict[str, Any]) -> int:
+def prepare(settings: Settings) -> None:
+    """What every process would otherwise create at start, made once before they start:
+    the hub's instance actor (processes starting together on a new database would each
+    insert it, and all but one would fail)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            ensure_instance_actor(session, settings)
+    finally:
+        engine.dispose()
+
+
+def serve_processes(settings: Settings, config_path: str | None, workers: int,
+                    options: dict[str, Any]) -> int:
     """Run ``workers`` web processes (uvicorn) and one worker process until a signal.
     ``config_path``: the file given to ``voisins`` (None: the environment alone)."""
     import uvicorn
 
+    prepare(settings)
     path = os.path.abspath(config_path) if config_path else None
     if path:
         os.environ[CONFIG_ENV] = path
