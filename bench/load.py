@@ -205,8 +205,16 @@ class World:
         return tree(self.m.proc.pid) | self.pg_pids()
 
     def start(self, workers: int) -> None:
+        from support.hubs import wait_for
+
         self.m.serve_args = ("--workers", str(workers))
+        log = self.m.workdir / "serve.log"
+        offset = log.stat().st_size if log.exists() else 0
         self.m.start()
+        # The first web process answering is not enough: the clients keep their connections,
+        # so every web process must be listening before they connect (uvicorn's info line).
+        wait_for(lambda: log.read_bytes()[offset:].count(b"Application startup complete")
+                 >= workers, timeout=120, what="every web process of M to start")
         for hub in (self.l1, self.l2):
             if hub.proc is None:
                 hub.start()
