@@ -116,28 +116,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fedi.redaction import serve_log_config
 
     settings = _settings(args)
+    workers = getattr(args, "workers", None) or 1
+    if workers < 1:
+        raise CommandError("--workers: at least 1")
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        raise CommandError("--workers above 1 needs PostgreSQL: SQLite has one writer and "
+                           "streams within one process (run one `voisins serve`)")
     _require_schema(settings)
     host = args.host or settings.host
     port = args.port or settings.port
-    app = create_app(settings)
     scheme = "https" if settings.tls_cert else "http"
-    print(f"serving {settings.name} ({settings.base_url}) on {scheme}://{host}:{port}", flush=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        ssl_certfile=settings.tls_cert,
-        ssl_keyfile=settings.tls_key,
-        log_level=args.log_level,
-        log_config=serve_log_config(LOGGING_CONFIG, args.log_level),  # no token in a log line
-        access_log=False,
-        server_header=False,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "ssl_certfile": settings.tls_cert,
+        "ssl_keyfile": settings.tls_key,
+        "log_level": args.log_level,
+        "log_config": serve_log_config(LOGGING_CONFIG, args.log_level),  # no token in a log line
+        "access_log": False,
+        "server_header": False,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
         # proxies of server.forwarded_allow_ips are (none by default).
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or "",
-        ws_ping_interval=15.0,  # streaming sockets: keeps proxies from closing idle ones
-    )
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips) or "",
+        "ws_ping_interval": 15.0,  # streaming sockets: keeps proxies from closing idle ones
+    }
+    if workers > 1:  # N web processes on one port, and one worker process (fedi.cli_serve)
+        from fedi.cli_serve import serve_processes
+
+        print(f"serving {settings.name} ({settings.base_url}) on {scheme}://{host}:{port} "
+              f"with {workers} web processes", flush=True)
+        config = args.config or os.environ.get("VOISINS_CONFIG") or (
+            DEFAULT_CONFIG_PATH if Path(DEFAULT_CONFIG_PATH).exists() else None)
+        return serve_processes(settings, config, workers, options)
+    app = create_app(settings)
+    print(f"serving {settings.name} ({settings.base_url}) on {scheme}://{host}:{port}", flush=True)
+    uvicorn.run(app, **options)
     return 0
 
 
@@ -617,6 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=None,
                        help="default: server.port (quickstart: 8000 for a new hub)")
         p.add_argument("--log-level", default="warning")
+        if name == "serve":
+            p.add_argument("--workers", type=int, default=1,
+                           help="web processes (PostgreSQL only; background jobs then run in "
+                           "one worker process)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("worker", help="run the inbox and delivery workers only")

@@ -23,7 +23,7 @@ LAYERS = [
     ("fedi.streaming.render", 6),
     ("fedi.console", 6),
     ("fedi.app", 7), ("fedi.cli", 7), ("fedi.worker_main", 7),
-    ("fedi.cli_federation", 7),
+    ("fedi.cli_federation", 7), ("fedi.cli_serve", 7),
 ]
 
 

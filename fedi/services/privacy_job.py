@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fedi.db import transaction, utcnow
 from fedi.db_faults import Backoff
 from fedi.services.erasure import erase_due, purge_media
+from fedi.services.job_lock import try_job_lock
 from fedi.services.periodic import run_periodically
 from fedi.services.retention import prune_logins, prune_unlinked
 
@@ -46,14 +47,18 @@ class PrivacyJob:
 
     def run_once(self) -> PassResult:
         now = self.clock()
+        # Each step under its lock (fedi.services.job_lock): with several worker processes
+        # on PostgreSQL, one erases or prunes while the others skip the step.
         with transaction(self.sessions) as session:
-            erased = erase_due(session, now)
+            erased = erase_due(session, now) if try_job_lock(session, "privacy.erase") else 0
         with transaction(self.sessions) as session:
-            media = purge_media(session, self.delete_file)
+            media = (purge_media(session, self.delete_file)
+                     if try_job_lock(session, "privacy.media") else 0)
         with transaction(self.sessions) as session:
-            logins = prune_logins(session, now)
+            logins = prune_logins(session, now) if try_job_lock(session, "privacy.logins") else 0
         with transaction(self.sessions) as session:
-            unlinked = prune_unlinked(session, now, self.keep_domain, self.delete_file)
+            unlinked = (prune_unlinked(session, now, self.keep_domain, self.delete_file)
+                        if try_job_lock(session, "privacy.unlinked") else 0)
         return PassResult(erased, media, logins, unlinked)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -107,6 +107,7 @@ class HubProcess:
     proc: subprocess.Popen[bytes] | None = None
     passwords: dict[str, str] = field(default_factory=dict)
     log_level: str = "warning"
+    serve_args: tuple[str, ...] = ()  # more `voisins serve` options (e.g. --workers 2)
 
     @property
     def domain(self) -> str:
@@ -164,7 +165,7 @@ class HubProcess:
         log = open(self.workdir / "serve.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fedi.cli", "--config", str(self.config_path), "serve",
-             "--log-level", self.log_level],
+             "--log-level", self.log_level, *self.serve_args],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
         )
         verify: Any = True
