@@ -42,15 +42,17 @@ class Identity:
     territory: tuple[str, ...]
 
 
-_from_config: dict[int, Identity] = {}  # id(settings) → what voisins.toml said
+CONFIG_ATTR = "_identity_from_config"
 
 
 def config_identity(settings: Settings) -> Identity:
-    """The name, description and territory of voisins.toml (before any override)."""
-    key = id(settings)
-    if key not in _from_config:
-        _from_config[key] = Identity(settings.name, settings.description, settings.territory)
-    return _from_config[key]
+    """The name, description and territory of voisins.toml (before any override), kept on
+    the Settings object itself (an id-keyed table could hand a new object an old answer)."""
+    found = getattr(settings, CONFIG_ATTR, None)
+    if found is None:
+        found = Identity(settings.name, settings.description, settings.territory)
+        object.__setattr__(settings, CONFIG_ATTR, found)
+    return found
 
 
 def stored_identity(session: Session, settings: Settings) -> Identity:

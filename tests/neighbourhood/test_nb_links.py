@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from fedi.app import create_app
@@ -173,13 +175,22 @@ def test_admin_approves_a_waiting_request(settings: Settings) -> None:
     assert cli(settings, "neighbours", "approve", STRANGER) == 2  # nothing waits any more
 
 
-def test_unlink_drops_what_is_queued_and_sends_an_undo(settings: Settings) -> None:
+@contextmanager
+def linking(settings: Settings) -> Iterator[tuple[sessionmaker[Session], Peers, PublishContext]]:
+    """Sessions, peers and a publish context of the hub, as the link services use them."""
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     peers = Peers(settings, sessions)
-    ctx = PublishContext(settings=settings, urls=Urls(settings.base_url),
-                         is_allowed=peers.is_allowed, linked_domains=peers.allowed)
     try:
+        yield sessions, peers, PublishContext(settings=settings, urls=Urls(settings.base_url),
+                                              is_allowed=peers.is_allowed,
+                                              linked_domains=peers.allowed)
+    finally:
+        engine.dispose()
+
+
+def test_unlink_drops_what_is_queued_and_sends_an_undo(settings: Settings) -> None:
+    with linking(settings) as (sessions, peers, ctx):
         with transaction(sessions) as session:
             row = neighbours.request_link(session, ctx, "douze.test")
             row.incoming_accepted = row.outgoing_accepted = True
@@ -208,8 +219,6 @@ def test_unlink_drops_what_is_queued_and_sends_an_undo(settings: Settings) -> No
             # The mesh never proposes again a hub an admin refused.
             again = neighbours.request_link(session, ctx, "douze.test", source="mesh")
             assert again.state == "refused"
-    finally:
-        engine.dispose()
 
 
 def test_unlinking_a_hub_listed_in_the_config_holds(settings: Settings) -> None:
@@ -221,12 +230,7 @@ def test_unlinking_a_hub_listed_in_the_config_holds(settings: Settings) -> None:
     from fedi.services import trust
 
     listed = replace(settings, neighbours=("douze.test",))
-    engine = make_engine(listed.database_url)
-    sessions = make_sessionmaker(engine)
-    peers = Peers(listed, sessions)
-    ctx = PublishContext(settings=listed, urls=Urls(listed.base_url),
-                         is_allowed=peers.is_allowed, linked_domains=peers.allowed)
-    try:
+    with linking(listed) as (sessions, peers, ctx):
         with transaction(sessions) as session:
             row = neighbours.request_link(session, ctx, "douze.test")
             row.incoming_accepted = row.outgoing_accepted = True
@@ -250,5 +254,3 @@ def test_unlinking_a_hub_listed_in_the_config_holds(settings: Settings) -> None:
             neighbours.request_link(session, ctx, "douze.test")
         peers.invalidate()
         assert peers.is_linked("douze.test")
-    finally:
-        engine.dispose()
