@@ -438,13 +438,15 @@ def start_hub(workdir: Path, name: str, *, database_url: str | None = None,
 
 @contextmanager
 def hostile_world(workdir: Path, name: str, *, remotes: int = 1, users: Sequence[str] = ("alice",),
-                  database_url: str | None = None) -> Iterator[SimpleNamespace]:
+                  database_url: str | None = None,
+                  extra_config: str = "") -> Iterator[SimpleNamespace]:
     """A started hub listing ``remotes`` hostile remotes as neighbours (``evil``, then
-    ``other``), with its shared inbox and each member's actor URI; all stopped after."""
+    ``other``), with its shared inbox and each member's actor URI; all stopped after.
+    ``extra_config``: more tables for its voisins.toml."""
     with ExitStack() as stack:
         evils = [stack.enter_context(HostileRemote()) for _ in range(remotes)]
         hub = start_hub(workdir, name, database_url=database_url, users=users,
-                        allow=[e.domain for e in evils])
+                        allow=[e.domain for e in evils], extra_config=extra_config)
         stack.callback(hub.stop)
         world = SimpleNamespace(hub=hub, evil=evils[0], inbox=f"{hub.base}/inbox",
                                 **{u: member_uri(hub, u) for u in users})
