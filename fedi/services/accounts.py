@@ -114,11 +114,14 @@ def validate_new_account(
 
 
 def create_local_actor(
-    session: Session, settings: Settings, username: str, *, display_name: str = ""
+    session: Session, settings: Settings, username: str, *, display_name: str = "",
+    private_key_pem: str | None = None,
 ) -> Actor:
+    """``private_key_pem``: a key made beforehand, outside the transaction (RSA key generation
+    takes 50 to 200 ms, during which SQLite's write lock would be held)."""
     urls = Urls(settings.base_url)
     uri = urls.actor(username)
-    private_pem = generate_private_key_pem()
+    private_pem = private_key_pem or generate_private_key_pem()
     actor = Actor(
         id=new_id(),
         uri=uri,
@@ -155,15 +158,18 @@ def create_user(
     display_name: str = "",
     sponsor_id: int | None = None,
     password_hash: str | None = None,
+    private_key_pem: str | None = None,
 ) -> User:
     """Create a member: login, Person actor and RSA-2048 key pair. Checks everything first.
 
     ``password_hash``: the password already hashed (by fedi.services.passwords, outside the
-    transaction); ``password`` is then only checked for its length."""
+    transaction); ``password`` is then only checked for its length. ``private_key_pem``: the
+    actor's key, likewise made beforehand."""
     username = username.strip().lower()
     email = email.strip()
     validate_new_account(session, username, email, password, role)
-    actor = create_local_actor(session, settings, username, display_name=display_name)
+    actor = create_local_actor(session, settings, username, display_name=display_name,
+                               private_key_pem=private_key_pem)
     session.flush()
     user = User(
         id=new_id(),

@@ -227,11 +227,13 @@ def normalise(form: SignupForm) -> SignupForm:
 
 
 def register(session: Session, settings: Settings, form: SignupForm, *,
-             now: datetime | None = None, password_hash: str | None = None) -> Outcome:
+             now: datetime | None = None, password_hash: str | None = None,
+             private_key_pem: str | None = None) -> Outcome:
     """Check, then make the member (or the application). Raises RegistrationError.
 
     ``password_hash``: the form's password hashed beforehand, outside the transaction
-    (fedi.services.passwords); without it the hash is made here, holding the transaction."""
+    (fedi.services.passwords); without it the hash is made here, holding the transaction.
+    ``private_key_pem``: the new member's key, likewise (``fedi.keys``)."""
     form = normalise(form)
     invite, trade, state = check_form(session, settings, form, now=now)
     try:
@@ -240,6 +242,7 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
         raise _err("invite_code", "ERR_INVITE_USED_UP", str(exc), exc.message_fr, 403) from None
     if state == "member":
         user = _make_member(session, settings, form, trade, password_hash=password_hash,
+                            private_key_pem=private_key_pem,
                             sponsor_user_id=invite.inviter_user_id, invite_id=invite.id)
         if form.agreement:
             user.privacy_consent_at = now or utcnow()
@@ -264,11 +267,11 @@ def register(session: Session, settings: Settings, form: SignupForm, *,
 
 def _make_member(session: Session, settings: Settings, form: SignupForm, trade: str, *,
                  password_hash: str | None, sponsor_user_id: int | None,
-                 invite_id: int | None) -> User:
+                 invite_id: int | None, private_key_pem: str | None = None) -> User:
     user = create_user(session, settings, form.username, email=form.email,
                        password=form.password if password_hash is None else secrets.token_urlsafe(16),
                        display_name=form.display_name or form.username,
-                       password_hash=password_hash)
+                       password_hash=password_hash, private_key_pem=private_key_pem)
     user.locale = form.locale
     actor = session.get(Actor, user.actor_id)
     assert actor is not None

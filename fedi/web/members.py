@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from fedi.db import transaction
 from fedi.i18n import browser_language, translate
+from fedi.keys import generate_private_key_pem
 from fedi.models import Actor, TradeCategory
 from fedi.services.accounts_profile import announce_new_member
 from fedi.services.invites import InviteError, usable_invite
@@ -167,15 +168,16 @@ async def signup_submit(request: Request) -> Response:
                         business_name=values["business_name"], locale=lang,
                         agreement=values["agreement"] == "on")
 
-    def check() -> None:
+    def check() -> str:
         with hub.read_sessions() as session:
-            check_form(session, hub.settings, normalise(signup))
+            return check_form(session, hub.settings, normalise(signup))[2]
 
-    def run(password_hash: str) -> tuple[str, str | None, str | None]:
+    def run(password_hash: str, key: str | None) -> tuple[str, str | None, str | None]:
         from fedi.app import publish_context  # the composition root builds it
 
         with transaction(hub.sessions) as session:
-            outcome = register(session, hub.settings, signup, password_hash=password_hash)
+            outcome = register(session, hub.settings, signup, password_hash=password_hash,
+                               private_key_pem=key)
             if outcome.user is not None:
                 announce_new_member(session, publish_context(hub), outcome.user.actor_id)
             username = outcome.user and session.scalar(
@@ -183,11 +185,13 @@ async def signup_submit(request: Request) -> Response:
             return outcome.state, outcome.status_token, username
 
     try:
-        # Check first (a refused sign-up costs no hash), hash outside any transaction,
-        # then check again and write in one short transaction.
-        await run_in_threadpool(check)
+        # Check first (a refused sign-up costs no hash), hash and make the new member's key
+        # outside any transaction, then check again and write in one short transaction.
+        becomes = await run_in_threadpool(check)
         password_hash = await password_work_of(hub.extras).hash(signup.password)
-        state, token, username = await run_in_threadpool(run, password_hash)
+        key = (await run_in_threadpool(generate_private_key_pem)
+               if becomes == "member" else None)
+        state, token, username = await run_in_threadpool(run, password_hash, key)
     except PasswordsBusy:
         values.pop("password", None)
         return _form_page(request, hub, code, lang, values,

@@ -426,3 +426,56 @@ def test_application__consent_reaches_the_approved_member(world: World) -> None:
         assert application.privacy_consent_at is not None
         registration.approve(s, world.settings, application)
     assert _consent_of(world, "nina") is not None
+
+
+def test_signup__new_member_key_is_made_while_others_can_write(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSA key generation (50 to 200 ms) happens outside the sign-up's transaction, on the
+    page and in the API alike: while a key is being made another writer gets SQLite's write
+    lock at once, and the member gets exactly that key."""
+    import sqlite3
+
+    from fedi import keys
+    from fedi.api import registration as api_registration
+    from fedi.services import accounts
+    from fedi.web import members
+
+    db_path = world.settings.database_url.removeprefix("sqlite:///")
+    made: list[tuple[str, bool]] = []
+
+    def watched() -> str:
+        other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            free = True
+        except sqlite3.OperationalError:  # "database is locked": the sign-up holds it
+            free = False
+        finally:
+            other.close()
+        pem = keys.generate_private_key_pem()
+        made.append((pem, free))
+        return pem
+
+    for module in (api_registration, members, accounts):
+        monkeypatch.setattr(module, "generate_private_key_pem", watched, raising=False)
+    sophie = world.member("sophie")
+    page_code, api_code = world.invite(sophie), world.invite(sophie)
+    form = {"display_name": "Nina", "username": "nina", "email": "nina@example.org",
+            "password": "a-long-password", "trade": "plombier", "business_name": "",
+            "postal_code": "75011", "relation": "lives", "agreement": "on"}
+    body = {"username": "omar", "email": "omar@example.org", "password": "a-long-password",
+            "agreement": True, "locale": "fr", "postal_code": "75011", "trade": "fleuriste",
+            "relation": "both", "invite_code": api_code}
+    with TestClient(create_app(world.settings)) as client:
+        made.clear()  # the hub's own actor, made once at its first start
+        page = client.post(f"/invite/{page_code}", data=form)
+        assert page.status_code == 200, page.text[:500]
+        api = client.post("/api/v1/accounts", json=body,
+                          headers={"Authorization": f"Bearer {_app_token(world)}"})
+        assert api.status_code == 200, api.text
+    assert [free for _, free in made] == [True, True]
+    with world.sessions() as s:
+        stored = set(s.scalars(select(Actor.private_key_pem)
+                               .where(Actor.username.in_(("nina", "omar")))))
+    assert stored == {pem for pem, _ in made}
