@@ -4,6 +4,7 @@ approve or refuse with a message (fedi.services.registration), and the hub's inv
 from __future__ import annotations
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +12,7 @@ from starlette.routing import Route
 
 from fedi.console.access import STAFF, by_of, done, page, reading, require_role, writing
 from fedi.i18n import N_, translate
+from fedi.keys import generate_private_key_pem
 from fedi.models import Application, Invite
 from fedi.services import audit, registration
 from fedi.services.accounts_profile import announce_new_member
@@ -56,13 +58,16 @@ async def _decide(request: Request, approve: bool) -> Response:
         return _applications_page(request, translate(
             lang, "The message is too long (2000 characters at most)."), 422, reason, app_id)
     by = by_of(request)
+    # The new member's key is made before the transaction (no write lock held meanwhile).
+    key = await run_in_threadpool(generate_private_key_pem) if approve else None
     try:
         with writing(request) as session:
             app = session.get(Application, app_id)
             if app is None:
                 raise HTTPException(404)
             if approve:
-                user = registration.approve(session, hub_of(request).settings, app)
+                user = registration.approve(session, hub_of(request).settings, app,
+                                            private_key_pem=key)
                 announce_new_member(session, publish_ctx(hub_of(request)), user.actor_id)
             else:
                 registration.refuse(session, app, reason)

@@ -303,8 +303,10 @@ def find_application(session: Session, ref: str) -> Application:
 
 
 def approve(session: Session, settings: Settings, application: Application, *,
-            force: bool = False, now: datetime | None = None) -> User:
-    """Make the member. A waitlisted trade must have freed up, unless ``force``."""
+            force: bool = False, now: datetime | None = None,
+            private_key_pem: str | None = None) -> User:
+    """Make the member. A waitlisted trade must have freed up, unless ``force``.
+    ``private_key_pem``: the member's key made beforehand, outside the transaction."""
     if application.state not in ("pending", "waitlisted"):
         raise ApplicationError(f"the application of {application.username} is {application.state}")
     category = find_trade(session, application.trade)
@@ -327,6 +329,7 @@ def approve(session: Session, settings: Settings, application: Application, *,
                       business_name=application.business_name, locale=application.locale)
     user = _make_member(session, settings, form, application.trade,
                         password_hash=application.password_hash,
+                        private_key_pem=private_key_pem,
                         sponsor_user_id=application.sponsor_user_id,
                         invite_id=application.invite_id)
     user.privacy_consent_at = application.privacy_consent_at

@@ -475,7 +475,17 @@ def test_signup__new_member_key_is_made_while_others_can_write(
                           headers={"Authorization": f"Bearer {_app_token(world)}"})
         assert api.status_code == 200, api.text
     assert [free for _, free in made] == [True, True]
+    # An application approved later (the console makes the key before its transaction).
+    world.setting("registration_mode", "approval")
+    assert world.signup(invite_code=world.invite(sophie), username="lea",
+                        email="lea@example.org").state == "pending"
+    pem = keys.generate_private_key_pem()
+    with transaction(world.sessions) as s:
+        registration.approve(s, world.settings, registration.find_application(s, "lea"),
+                             private_key_pem=pem)
+    assert made[2:] == []
     with world.sessions() as s:
-        stored = set(s.scalars(select(Actor.private_key_pem)
-                               .where(Actor.username.in_(("nina", "omar")))))
-    assert stored == {pem for pem, _ in made}
+        stored = dict(s.execute(select(Actor.username, Actor.private_key_pem)
+                                .where(Actor.username.in_(("nina", "omar", "lea")))).tuples().all())
+    assert set(stored.values()) == {pem for pem, _ in made} | {pem}
+    assert stored["lea"] == pem
