@@ -69,8 +69,9 @@ class Actor(Base):
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The directory's search document and order (fedi.folding), kept current on every ORM
     # write (``_fold_profile``); NULL for a row written otherwise (bulk loads): the
-    # directory then folds that profile itself (fedi.services.directory).
-    directory_text: Mapped[str | None] = mapped_column(Text)
+    # directory then folds that profile itself (fedi.services.directory). Deferred: only
+    # the directory's WHERE reads it.
+    directory_text: Mapped[str | None] = mapped_column(Text, deferred=True)
     directory_key: Mapped[str | None] = mapped_column(String(255))
 
     @property
