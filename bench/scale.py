@@ -4,7 +4,9 @@ Seeds a PostgreSQL hub at two sizes, 1,000 members / 100,000 statuses ("1k") and
 members / 1,000,000 statuses ("10k"), both with 50 linked hubs (``neighbours``,
 ``neighbour_sync`` and ``directory_listings`` rows as the mesh stores them, 40 members each,
 5 % of the statuses theirs), through bench/seed.py's ``seed_scale`` (PostgreSQL ``COPY``).
-Then, at each size, it starts a real ``voisins serve`` on loopback and drives, with
+Then it starts a real ``voisins serve`` on loopback for each size (all at once) and
+drives, path by path and size right after size (the load of a shared machine varies by the
+minute: the ratio compares like with like), with
 bench/timeline.py's load generator and CPU accounting (hub process + every PostgreSQL
 process), the read paths of bench/timeline.py (home, hub, neighbourhood, notifications, an
 account's statuses), the directory (all, and ``q=plomb``), and ``/api/v2/search`` for
@@ -150,21 +152,30 @@ def prepare(size: str, opts: argparse.Namespace) -> tuple[Any, Any, Path]:
     return server, hub, tokens_file
 
 
-def run_size(size: str, paths: list[str], opts: argparse.Namespace) -> dict[str, Any]:
-    server, hub, tokens_file = prepare(size, opts)
-    db_pid = int((server.datadir / "postmaster.pid").read_text().split()[0])
-    results: dict[str, Any] = {}
+def run(sizes: list[str], paths: list[str], opts: argparse.Namespace
+        ) -> dict[str, dict[str, Any]]:
+    """Every size's hub up at once, each path measured on one size right after the other:
+    on a shared machine the load varies minute by minute, and the ratio compares like with
+    like."""
+    results: dict[str, dict[str, Any]] = {size: {} for size in sizes}
+    running: list[tuple[str, Any, Any, Path, int]] = []
     try:
-        hub.start()
-        assert hub.proc is not None
+        for size in sizes:
+            server, hub, tokens_file = prepare(size, opts)
+            running.append((size, server, hub, tokens_file,
+                            int((server.datadir / "postmaster.pid").read_text().split()[0])))
+            hub.start()
         for name in paths:
-            profile = Path(opts.profile) / f"{size}-{name}.svg" if opts.profile else None
-            results[name] = measure(hub.proc.pid, db_pid, hub.port, PATHS[name], tokens_file,
-                                    opts, profile)
-            print(json.dumps({"size": size, "path": name, **results[name]}), flush=True)
+            for size, _server, hub, tokens_file, db_pid in running:
+                profile = Path(opts.profile) / f"{size}-{name}.svg" if opts.profile else None
+                results[size][name] = measure(hub.proc.pid, db_pid, hub.port, PATHS[name],
+                                              tokens_file, opts, profile)
+                print(json.dumps({"size": size, "path": name, **results[size][name]}),
+                      flush=True)
     finally:
-        hub.stop()
-        server.halt()  # kept for --reuse
+        for _size, server, hub, *_ in running:
+            hub.stop()
+            server.halt()  # kept for --reuse
     return results
 
 
@@ -216,7 +227,7 @@ def main() -> None:
         Path(opts.profile).mkdir(parents=True, exist_ok=True)
     print(f"sizes {sizes}, paths {paths}, concurrency {opts.concurrency}, "
           f"{opts.duration} s each, os.cpu_count()={os.cpu_count()}", flush=True)
-    results = {size: run_size(size, paths, opts) for size in sizes}
+    results = run(sizes, paths, opts)
     print(f"\nos.cpu_count()={os.cpu_count()}; CPU ms per request = hub process + PostgreSQL "
           f"processes; latencies in ms at concurrency {opts.concurrency}")
     print(table(results, sizes, paths))

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, literal, or_, select, true, union_all
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from fedi.folding import fold, matches, profile_parts, stem, terms, word_set, words
@@ -103,25 +103,33 @@ def _folded_page(session: Session, linked: frozenset[str], wanted: list[tuple[st
                  labels: dict[str, str], limit: int, offset: int, *, local_only: bool,
                  postal_code: str, trade_slug: str | None) -> list[Listing] | None:
     """The page filtered, ordered and cut by the database from the stored documents; None
-    while an actor has none (a bulk-loaded row): then every profile is folded here."""
+    while an actor has none (a bulk-loaded row): then every profile is folded here.
+
+    This hub's members, then linked hubs', each in ``directory_key`` order: an index
+    (ix_actors_directory_key) gives the rows in order, so a page reads about as many rows
+    as it shows (or as the filter skips), whatever the size of the hub."""
     if session.scalar(select(Actor.id).where(Actor.directory_text.is_(None)).limit(1)):
         return None
-    columns = (Actor.id, Actor.directory_key)
-    queries = _queries(linked, columns, local_only=local_only, postal_code=postal_code,
-                       trade_slug=trade_slug)
     condition = and_(true(), *[_term_condition(forms, labels) for forms in wanted])
-    parts = [q.add_columns(literal(i).label("rank")).where(condition)
-             for i, q in enumerate(queries)]
-    page = union_all(*parts).subquery()
-    key = page.c.directory_key
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")  # the order of Python's sort, whatever the database's locale
-    rows = session.execute(select(page.c.id, page.c.rank)
-                           .order_by(page.c.rank, key, page.c.id)
-                           .offset(offset).limit(limit)).all()
+    queries = [q.where(condition) for q in _queries(
+        linked, (Actor.id,), local_only=local_only, postal_code=postal_code,
+        trade_slug=trade_slug)]
+    ids: list[tuple[int, bool]] = []
+    skip = offset
+    for rank, query in enumerate(queries):
+        if len(ids) >= limit:
+            break
+        page = list(session.scalars(query.order_by(Actor.directory_key, Actor.id)
+                                    .offset(skip).limit(limit - len(ids))))
+        ids += [(i, rank == 0) for i in page]
+        if skip and not page:  # the offset goes past this hub's members: how far past
+            skip -= session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            skip = max(0, skip)
+        else:
+            skip = 0
     actors = {a.id: a for a in session.scalars(select(Actor).where(
-        Actor.id.in_([r.id for r in rows])))}
-    return [Listing(actors[r.id], r.rank == 0) for r in rows if r.id in actors]
+        Actor.id.in_([i for i, _ in ids])))}
+    return [Listing(actors[i], local) for i, local in ids if i in actors]
 
 
 def search(session: Session, linked: frozenset[str], query: DirectoryQuery) -> list[Listing]:
