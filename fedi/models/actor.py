@@ -133,6 +133,7 @@ class Neighbour(Base):
 
 Index("ix_actors_local_username", Actor.local, Actor.username)
 Index("ix_actors_directory_key", Actor.local, Actor.directory_key, Actor.id)
+Index("ix_actors_search_order", Actor.local.desc(), Actor.username, Actor.id)
 Index("ix_actors_directory_unfolded", Actor.id, postgresql_where=Actor.directory_text.is_(None),
       sqlite_where=Actor.directory_text.is_(None))
 

@@ -50,6 +50,10 @@ def upgrade() -> None:
                                             _fields(r.fields)))}
             for r in rows[i:i + BATCH]])
     op.create_index("ix_actors_directory_key", "actors", ["local", "directory_key", "id"])
+    # Account search's order (this hub first, by username): read in order, a page of a
+    # common query stops early instead of sorting every actor that matches.
+    op.create_index("ix_actors_search_order", "actors",
+                    [sa.text("local DESC"), "username", "id"])
     # The rows written without the ORM (bulk loads), found at once: usually none.
     unfolded = sa.text("directory_text IS NULL")
     op.create_index("ix_actors_directory_unfolded", "actors", ["id"],
@@ -61,6 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_actors_search_order", table_name="actors")
     op.drop_index("ix_actors_directory_unfolded", table_name="actors")
     op.drop_index("ix_status_tags_name_prefix", table_name="status_tags")
     op.drop_index("ix_actors_directory_key", table_name="actors")
