@@ -83,7 +83,8 @@ async def _worker(host: str, port: int, path: str, token: str, stop_at: list[flo
             body = await reader.readexactly(length)
             done = time.monotonic()
             if started >= measure_from and done <= stop_at[0]:
-                if status == 200 and body.startswith(b"[{"):
+                # A list of entities; or (bench/scale.py) a search result.
+                if status == 200 and body.startswith((b"[{", b'{"accounts":')):
                     latencies.append(done - started)
                 else:
                     errors.append(status)

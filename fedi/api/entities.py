@@ -79,7 +79,8 @@ def _actors() -> Any:
 def actor_columns() -> tuple[Any, ...]:
     """What a rendered account needs, as plain columns (no keys, no raw document)."""
     return tuple(c for c in Actor.__table__.c
-                 if c.key not in ("raw", "public_key_pem", "private_key_pem"))
+                 if c.key not in ("raw", "public_key_pem", "private_key_pem",
+                                   "directory_text", "directory_key"))
 
 
 class Renderer:

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fedi.db import Base, BigId, UTCDateTime, utcnow
+from fedi.folding import document, profile_parts, sort_key
 
 
 class Actor(Base):
@@ -56,6 +67,12 @@ class Actor(Base):
     also_known_as: Mapped[list[str] | None] = mapped_column(JSON)
     moved_to_uri: Mapped[str | None] = mapped_column(String(2048))
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The directory's search document and order (fedi.folding), kept current on every ORM
+    # write (``_fold_profile``); NULL for a row written otherwise (bulk loads): the
+    # directory then folds that profile itself (fedi.services.directory). Deferred: only
+    # the directory's WHERE reads it.
+    directory_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    directory_key: Mapped[str | None] = mapped_column(String(255))
 
     @property
     def handle(self) -> str:
@@ -115,3 +132,23 @@ class Neighbour(Base):
 
 
 Index("ix_actors_local_username", Actor.local, Actor.username)
+Index("ix_actors_directory_key", Actor.local, Actor.directory_key, Actor.id)
+Index("ix_actors_search_order", Actor.local.desc(), Actor.username, Actor.id)
+Index("ix_actors_directory_unfolded", Actor.id, postgresql_where=Actor.directory_text.is_(None),
+      sqlite_where=Actor.directory_text.is_(None))
+
+
+PROFILE_COLUMNS = ("display_name", "username", "business_name", "summary", "trade",
+                   "postal_code", "fields")
+
+
+def fold_profile(actor: Actor) -> None:
+    """Set ``directory_text`` and ``directory_key`` from the actor's profile."""
+    actor.directory_text = document(profile_parts(*(getattr(actor, c) for c in PROFILE_COLUMNS)))
+    actor.directory_key = sort_key(actor.display_name, actor.username)
+
+
+@event.listens_for(Actor, "before_insert")
+@event.listens_for(Actor, "before_update")
+def _fold_profile(mapper: object, connection: object, actor: Actor) -> None:
+    fold_profile(actor)

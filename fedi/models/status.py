@@ -177,4 +177,5 @@ class Report(Base):
 Index("ix_notifications_owner_id", Notification.owner_id, Notification.id)
 Index("ix_timeline_owner_id", TimelineEntry.owner_id, TimelineEntry.id)
 Index("ix_statuses_actor_id_id", Status.actor_id, Status.id)
+Index("ix_status_tags_name_prefix", Tag.name, postgresql_ops={"name": "text_pattern_ops"})
 Index("ix_reports_resolved_id", Report.resolved, Report.id)

@@ -8,12 +8,12 @@ that already hold several members, and only new sign-ups and profile changes are
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fedi.folding import fold
 from fedi.ids import new_id
 from fedi.models import Actor, Application, TradeCategory, TradeWaitlistEntry, User
 from fedi.services.hub_settings import get_setting, set_setting
@@ -50,13 +50,6 @@ class TradeTaken(Exception):
         if self.waitlisted:
             text += " Vous êtes inscrit·e sur la liste d'attente de ce métier."
         return text
-
-
-def fold(text: str) -> str:
-    """Lower case without accents or ligatures: « Électricien·ne » → « electricien·ne »."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE")
-                                       .replace("æ", "ae").replace("Æ", "AE"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def slugify(label: str) -> str:

@@ -2,7 +2,8 @@
 the home, hub and neighbourhood timelines, notifications, an account's statuses, the
 directory and search is captured and EXPLAINed with sequential scans discouraged
 (``enable_seqscan = off``). A plan that still reads all of ``statuses``,
-``timeline_entries`` or ``follows`` means no index can answer the query: the test fails,
+``timeline_entries``, ``follows`` or ``status_tags`` means no
+index can answer the query: the test fails,
 naming the query. The data is small on purpose: with ``enable_seqscan = off`` the planner
 takes any usable index whatever the table's size, so this checks that one exists, not the
 planner's choice on a big table (bench/ measures that)."""
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 pytestmark = pytest.mark.postgres
 
-WATCHED = {"statuses", "timeline_entries", "follows"}
+WATCHED = {"statuses", "timeline_entries", "follows", "status_tags"}
 
 
 @pytest.fixture
@@ -43,6 +44,8 @@ def seed(world: ApiWorld) -> dict[str, Member]:
                                                               "neighbourhood")[i % 3])
         world.remote_status(remote, f"Boulangerie {i}", "neighbourhood")
     world.post(people["bob"], f"@{people['alice'].username} bonjour", "direct")
+    for i in range(3):
+        world.post(people["carol"], f"Fuite d'eau #plomberie #quartier{i}", "hub")
     with world.session() as s:
         s.execute(text("ANALYZE"))
     return people
@@ -100,6 +103,9 @@ def test_hot_read_paths_use_indexes(world: ApiWorld, captured: Captured) -> None
         ("/api/v1/directory", {"local": "true"}),
         ("/api/v2/search", {"q": "plombier", "type": "accounts"}),
         ("/api/v2/search", {"q": "#plomberie"}),
+        ("/api/v1/directory", {"q": "plomb", "limit": 10}),
+        ("/api/v2/search", {"q": "#plomb", "type": "hashtags"}),
+        ("/api/v2/search", {"q": "fuite", "type": "statuses"}),
     ]
     captured.on = True
     for path, params in paths:

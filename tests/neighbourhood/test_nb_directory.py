@@ -191,3 +191,29 @@ def test_sync__keeps_a_member_pushed_while_the_collection_was_read(db) -> None: 
         apply_members(s, "douze.test", [bruno], utcnow() + timedelta(seconds=5))
     with sessions() as s:
         assert names(search(s, LINKED, DirectoryQuery(trade="plombier"))) == ["zoe", "bruno"]
+
+
+def test_search__database_page_equals_folding_every_profile(db) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: the directory pages in the database from each actor's stored words
+    (``Actor.directory_text``, kept by every ORM write); the same pages come out when one
+    row lacks them (a bulk load) and every profile is folded in Python instead, across
+    this hub's members and linked hubs' at every offset."""
+    from sqlalchemy import update
+
+    _settings, sessions = db
+    queries = [DirectoryQuery(text=t, trade=tr, postal_code=pc, local_only=lo, limit=2,
+                              offset=off)
+               for t, tr, pc, lo in (("", "", "", False), ("plomb", "", "", False),
+                                     ("chauffe", "", "", False), ("", "plombier", "", False),
+                                     ("", "", "75012", False), ("", "", "", True),
+                                     ("electricite adele", "", "", False), ("zzz", "", "", False))
+               for off in range(6)]
+    with sessions() as s:
+        assert s.scalar(select(Actor.id).where(Actor.directory_text.is_(None))) is None
+        stored = [names(search(s, LINKED, q)) for q in queries]
+    with transaction(sessions) as s:  # an actor written without the ORM
+        s.execute(update(Actor).where(Actor.username == "hidden").values(directory_text=None))
+    with sessions() as s:
+        assert [names(search(s, LINKED, q)) for q in queries] == stored
+    assert stored[0] == ["adele", "yves"] and stored[2] == ["zoe", "anna"]
+    assert stored[6 + 1] == ["anna", "bruno"] and stored[6 + 3] == []
