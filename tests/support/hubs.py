@@ -55,10 +55,17 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+# A predicate costs CPU the hubs under test need (a config read, an engine, a query: 10 ms
+# on SQLite; an HTTP request): polls start every 50 ms and slow down to 5 a second, so a
+# long wait adds at most 0.2 s and no longer keeps a fifth of a core busy.
+POLL_FIRST, POLL_MAX = 0.05, 0.2
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     """Poll until predicate() is truthy, or fail after the deadline (no blind sleeps)."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
+    step = POLL_FIRST
     while time.monotonic() < deadline:
         try:
             value = predicate()
@@ -66,7 +73,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "c
                 return value
         except Exception as exc:  # noqa: BLE001 - retried until the deadline, then shown
             last_exc = exc
-        time.sleep(0.05)
+        time.sleep(step)
+        step = min(step * 1.2, POLL_MAX)
     raise AssertionError(f"timed out waiting for {what}" + (f": {last_exc!r}" if last_exc else ""))
 
 
@@ -78,7 +86,7 @@ def wait_while_progressing(measure: Callable[[], int], done: Callable[[int], boo
     last = measure()
     moved_at = time.monotonic()
     while not done(last):
-        time.sleep(0.05)
+        time.sleep(POLL_MAX)
         value = measure()
         if value != last:
             last, moved_at = value, time.monotonic()
