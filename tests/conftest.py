@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.hubs import HubProcess, free_port, migrated_sqlite
@@ -110,3 +111,28 @@ def module_database_url(request: pytest.FixtureRequest,
         return f"sqlite:///{tmp_path_factory.mktemp(name) / 'hub.db'}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     return server.create_database(f"t_{name[:20]}_{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_default_tls_context() -> Iterator[None]:
+    """Tests call ``httpx.get``/``post`` by the thousand, many inside ``wait_for`` polls: each
+    builds a client whose default TLS context loads certifi's whole CA bundle (~30-60 ms of
+    CPU, on a machine the hubs under test share). The default context (``verify=True``, no
+    client certificate) is built once per test process and shared; a context a test passes
+    itself is used as it is."""
+    from httpx._transports import default as transport
+
+    build = transport.create_ssl_context
+    shared: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in shared:
+            shared[key] = build(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "create_ssl_context", create_ssl_context)
+        yield

@@ -55,10 +55,17 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+# A predicate costs CPU the hubs under test need (a config read, an engine, a query: 10 ms
+# on SQLite; an HTTP request): polls start every 50 ms and slow down to 5 a second, so a
+# long wait adds at most 0.2 s and no longer keeps a fifth of a core busy.
+POLL_FIRST, POLL_MAX = 0.05, 0.2
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     """Poll until predicate() is truthy, or fail after the deadline (no blind sleeps)."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
+    step = POLL_FIRST
     while time.monotonic() < deadline:
         try:
             value = predicate()
@@ -66,7 +73,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "c
                 return value
         except Exception as exc:  # noqa: BLE001 - retried until the deadline, then shown
             last_exc = exc
-        time.sleep(0.05)
+        time.sleep(step)
+        step = min(step * 1.2, POLL_MAX)
     raise AssertionError(f"timed out waiting for {what}" + (f": {last_exc!r}" if last_exc else ""))
 
 
@@ -78,7 +86,7 @@ def wait_while_progressing(measure: Callable[[], int], done: Callable[[int], boo
     last = measure()
     moved_at = time.monotonic()
     while not done(last):
-        time.sleep(0.05)
+        time.sleep(POLL_MAX)
         value = measure()
         if value != last:
             last, moved_at = value, time.monotonic()
@@ -173,10 +181,14 @@ class HubProcess:
         if ca.exists():
             verify = ssl.create_default_context(cafile=str(ca))
 
+        # One client for every poll: a client of its own per poll (httpx.get) costs tens of
+        # milliseconds of CPU (its TLS context), 20 times a second while the hub starts.
+        client = httpx.Client(timeout=2, verify=verify)
+
         def up() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"hub {self.name} exited: {self.log()}")
-            r = httpx.get(f"{self.base}/.well-known/nodeinfo", timeout=2, verify=verify)
+            r = client.get(f"{self.base}/.well-known/nodeinfo")
             return r.status_code == 200
 
         try:
@@ -184,6 +196,8 @@ class HubProcess:
         except (AssertionError, RuntimeError):
             self.stop()
             raise
+        finally:
+            client.close()
 
     def log(self) -> str:
         path = self.workdir / "serve.log"
