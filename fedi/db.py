@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -65,8 +68,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _note_idle)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
+
+
+# A pooled PostgreSQL connection is pinged (one round trip) before use only when it sat
+# idle this long: one in steady use has just worked, and pinging it on every checkout (
+# ``pool_pre_ping``) cost a round trip per request, on the hub and on the server. A server
+# restarted while connections were busy is caught by the failing statement instead:
+# SQLAlchemy sees the disconnect, invalidates every pooled connection opened before it,
+# and the request answers 503 (fedi.db_faults); the next ones get fresh connections.
+IDLE_PING_SECONDS = 2.0
+
+
+def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a fresh one if
+            # need be): the documented "pessimistic disconnect" recipe.
+            raise DisconnectionError("idle connection lost") from exc
+
+    return checkout
 
 
 def make_sessionmaker(engine: Engine, *, deferred: bool = False) -> sessionmaker[Session]:
@@ -86,6 +120,27 @@ def reading(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     if bind is None or bind.dialect.name != "sqlite":
         return factory
     return sessionmaker(bind.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+
+
+_AUTOCOMMIT: WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]] = (
+    WeakKeyDictionary())
+
+
+def autocommit_reads(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """On PostgreSQL, a twin of ``factory`` whose statements each run in their own implicit
+    transaction: no BEGIN and COMMIT round trips, for requests that only read. READ
+    COMMITTED (the default) already gives each statement its own snapshot, so reads see the
+    same as in a transaction. Anything written through it would commit statement by
+    statement: never use it where a handler writes. On SQLite, ``factory`` itself."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        return factory
+    twin = _AUTOCOMMIT.get(factory)
+    if twin is None:
+        twin = sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"),
+                            expire_on_commit=False)
+        _AUTOCOMMIT[factory] = twin
+    return twin
 
 
 @contextmanager
