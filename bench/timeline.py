@@ -19,10 +19,10 @@ whose floor is about 0.1 ms; p99 < 50 ms at concurrency 16.
     .venv/bin/python bench/timeline.py [--backend sqlite|postgresql|both]
         [--path home|hub|neighbourhood|notifications|account|all] [--members 1000]
         [--statuses 100000] [--follows 20] [--concurrency 16] [--duration 10] [--no-floor]
-        [--profile DIR] [--reuse DIR]
+        [--profile DIR [--profile-raw]] [--reuse DIR]
 
-``--reuse DIR`` (SQLite): copy the seeded database an earlier run left in DIR (its folder
-is printed) instead of seeding again, e.g. to compare two versions of the code on the same
+``--reuse DIR``: copy the seeded database an earlier run left in DIR (its folder is printed:
+the SQLite file, or PostgreSQL's data directory, stopped cleanly) instead of seeding again, e.g. to compare two versions of the code on the same
 data (``PYTHONPATH=/path/to/other/checkout`` runs the hub from there).
 
 Profile: ``--profile DIR`` runs ``py-spy record -o DIR/<backend>-<path>.svg --pid <hub pid>
@@ -220,6 +220,26 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the floor app did not listen")
 
 
+def _fresh_postgres() -> Any:
+    from support.postgres import start_postgres
+
+    pg = start_postgres()
+    pg.create_database("bench_timeline")
+    return pg
+
+
+def _reused_postgres(reuse: Path) -> Any:
+    """A PostgreSQL server on a copy of the data directory an earlier run kept in
+    ``reuse/pgdata`` (seeded and vacuumed), on a new port."""
+    from support.postgres import PostgresServer, _free_port, find_bindir
+
+    datadir = Path(tempfile.mkdtemp(prefix="voisins-pg-"))
+    subprocess.run(["cp", "-a", f"{reuse / 'pgdata'}/.", str(datadir)], check=True)
+    pg = PostgresServer(find_bindir(), datadir, _free_port(), os.geteuid() == 0)
+    pg.resume()
+    return pg
+
+
 def run_backend(backend: str, paths: list[str], opts: argparse.Namespace) -> list[dict[str, Any]]:
     from support.hubs import HubProcess, free_port
 
@@ -228,21 +248,20 @@ def run_backend(backend: str, paths: list[str], opts: argparse.Namespace) -> lis
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-timeline-{backend}-"))
     pg = None
     db_pid = None
+    reuse = Path(opts.reuse) if opts.reuse else None
     if backend == "postgresql":
-        from support.postgres import start_postgres
-
-        pg = start_postgres()
-        url = pg.create_database("bench_timeline")
+        pg = _reused_postgres(reuse) if reuse is not None else _fresh_postgres()
+        url = pg.url("bench_timeline")
         db_pid = int((pg.datadir / "postmaster.pid").read_text().split()[0])
     else:
         url = f"sqlite:///{workdir / 'hub.db'}"
     host = "127.0.0.1"
     port = free_port(host)
-    reuse = Path(opts.reuse) if opts.reuse and backend == "sqlite" else None
     if reuse is not None:
         # The database of an earlier run (its folder is printed), copied: its members'
         # domain names its port, so the hub listens there again.
-        shutil.copy(reuse / "hub.db", workdir / "hub.db")
+        if backend == "sqlite":
+            shutil.copy(reuse / "hub.db", workdir / "hub.db")
         port = int(re.search(r"^port = (\d+)", (reuse / "voisins.toml").read_text(),
                              re.MULTILINE).group(1))  # type: ignore[union-attr]
     hub = HubProcess(name="bench", host=host, port=port, workdir=workdir,
@@ -271,12 +290,19 @@ def run_backend(backend: str, paths: list[str], opts: argparse.Namespace) -> lis
 
                 with psycopg.connect(pg.url("bench_timeline"), autocommit=True) as conn:
                     conn.execute("VACUUM (ANALYZE)")
+                # Kept for --reuse: the data directory, stopped cleanly, copied.
+                pg.halt()
+                subprocess.run(["cp", "-a", str(pg.datadir), str(workdir / "pgdata")],
+                               check=True)
+                pg.resume()
+                db_pid = int((pg.datadir / "postmaster.pid").read_text().split()[0])
         seed_seconds = round(time.monotonic() - started, 1)
         print(f"{backend}: {workdir}", flush=True)
         hub.start()
         assert hub.proc is not None
         for name in paths:
-            profile = Path(opts.profile) / f"{backend}-{name}.svg" if opts.profile else None
+            suffix = ".txt" if opts.profile_raw else ".svg"
+            profile = Path(opts.profile) / f"{backend}-{name}{suffix}" if opts.profile else None
             results[name] = {"backend": backend, "path": name, "seed_seconds": seed_seconds,
                              **measure(hub.proc.pid, db_pid, hub.port, PATHS[name],
                                        tokens_file, opts, profile)}
@@ -321,8 +347,12 @@ def main() -> None:
     parser.add_argument("--path", choices=[*PATHS, "all"], default="home")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor")
     parser.add_argument("--profile", help="a folder for py-spy flame graphs, one per path")
-    parser.add_argument("--reuse", help="SQLite: the folder of an earlier run (printed), "
-                        "whose seeded database is copied instead of seeding again")
+    parser.add_argument("--profile-raw", action="store_true",
+                        help="with --profile: collapsed stacks (DIR/<backend>-<path>.txt, one "
+                        "stack a line) rather than flame graphs")
+    parser.add_argument("--reuse", help="the folder of an earlier run (printed), whose "
+                        "seeded database (SQLite file, PostgreSQL data directory) is copied "
+                        "instead of seeding again")
     opts = parser.parse_args()
     backends = ["sqlite", "postgresql"] if opts.backend == "both" else [opts.backend]
     paths = list(PATHS) if opts.path == "all" else [opts.path]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -86,6 +87,27 @@ def reading(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     if bind is None or bind.dialect.name != "sqlite":
         return factory
     return sessionmaker(bind.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+
+
+_AUTOCOMMIT: WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]] = (
+    WeakKeyDictionary())
+
+
+def autocommit_reads(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """On PostgreSQL, a twin of ``factory`` whose statements each run in their own implicit
+    transaction: no BEGIN and COMMIT round trips, for requests that only read. READ
+    COMMITTED (the default) already gives each statement its own snapshot, so reads see the
+    same as in a transaction. Anything written through it would commit statement by
+    statement: never use it where a handler writes. On SQLite, ``factory`` itself."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        return factory
+    twin = _AUTOCOMMIT.get(factory)
+    if twin is None:
+        twin = sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"),
+                            expire_on_commit=False)
+        _AUTOCOMMIT[factory] = twin
+    return twin
 
 
 @contextmanager

@@ -200,7 +200,7 @@ routes = [
     Route("/api/v1/accounts", read(get_accounts), methods=["GET"]),
     Route("/api/v1/accounts/{id}", read(get_account)),
     Route("/api/v1/accounts/{id}/statuses",
-          endpoint("read:statuses", body=False)(account_statuses)),
+          endpoint("read:statuses", body=False, read_only=True)(account_statuses)),
     Route("/api/v1/accounts/{id}/followers", read(followers)),
     Route("/api/v1/accounts/{id}/following", read(following)),
     Route("/api/v1/accounts/{id}/featured_tags", read(empty_list)),

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import cache, cached_property, wraps
+from functools import cache, cached_property, lru_cache, wraps
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from fedi.api.errors import ApiError
 from fedi.api.params import Params
 from fedi.api.ratelimit import authorization_digest, limiter_of, limits
+from fedi.db import autocommit_reads
 from fedi.models import Actor, OAuthToken, User
 from fedi.web.state import Hub, hub_of
 from outbox.context import PublishContext
@@ -102,8 +103,11 @@ def bearer_token(request: Request) -> str | None:
 
 @cache
 def _token_statement() -> Any:
-    """Built once, the hash as a parameter: every API request runs it."""
-    return (select(OAuthToken, User, Actor)
+    """Built once, the hash as a parameter: every API request runs it. The token as plain
+    columns (what ``Caller`` keeps), the member and their actor as entities (handlers use
+    them as such)."""
+    return (select(OAuthToken.id, OAuthToken.app_id, OAuthToken.scopes, OAuthToken.user_id,
+                   User, Actor)
             .outerjoin(User, User.id == OAuthToken.user_id)
             .outerjoin(Actor, Actor.id == User.actor_id)
             .where(OAuthToken.token_hash == bindparam("token_hash"),
@@ -116,12 +120,17 @@ def authenticate(session: Session, token: str) -> Caller | None:
     row = session.execute(_token_statement(), {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
-    tok, user, actor = row
-    if tok.user_id is not None and (user is None or user.disabled or actor is None
-                                    or actor.deleted_at is not None):
+    token_id, app_id, scopes, user_id, user, actor = row
+    if user_id is not None and (user is None or user.disabled or actor is None
+                                or actor.deleted_at is not None):
         return None
-    return Caller(token_id=tok.id, app_id=tok.app_id, scopes=expand_scopes(tok.scopes.split()),
-                  user=user, actor=actor)
+    return Caller(token_id=token_id, app_id=app_id, scopes=_scopes(scopes), user=user,
+                  actor=actor)
+
+
+@lru_cache(maxsize=256)
+def _scopes(text: str) -> frozenset[str]:
+    return expand_scopes(text.split())
 
 
 def note_valid_token(request: Request, hub: Hub) -> None:
@@ -195,9 +204,12 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
-             body: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+             body: bool = True, read_only: bool = False,
+             ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap an API handler. ``auth``: ``user`` (a member's token), ``token`` (any token,
-    app tokens too), ``optional`` (anonymous allowed)."""
+    app tokens too), ``optional`` (anonymous allowed). ``read_only``: the handler never
+    writes, so on PostgreSQL its statements run without BEGIN and COMMIT
+    (``fedi.db.autocommit_reads``): two round trips fewer on the hottest paths."""
 
     needed = (scope,) if isinstance(scope, str) else (scope or ())
 
@@ -209,7 +221,8 @@ def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
             # A deferred SQLite transaction that read before another connection committed
             # cannot write ("database is locked" at once): everything the handler did is
             # in this transaction, so roll back and run it again holding the write lock.
-            for factory in (hub.read_sessions, hub.write_sessions):
+            first = autocommit_reads(hub.read_sessions) if read_only else hub.read_sessions
+            for factory in (first, hub.write_sessions):
                 with factory() as session:
                     try:
                         caller = None
@@ -239,7 +252,7 @@ def endpoint(scope: str | tuple[str, ...] | None = None, *, auth: str = "user",
                         return response
                     except OperationalError as exc:
                         session.rollback()
-                        if factory is hub.read_sessions and "locked" in str(exc.orig):
+                        if factory is first and "locked" in str(exc.orig):
                             continue
                         raise
                 break

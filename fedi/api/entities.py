@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, bindparam, case, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from fedi.api.page_extras import page_extras
 from fedi.api.polls import poll_entities
 from fedi.convert import model_to_api as convert
 from fedi.convert.media_entity import attachment
@@ -18,11 +19,8 @@ from fedi.models import (
     Actor,
     Block,
     Follow,
-    Interaction,
-    Mention,
     Notification,
     Status,
-    Tag,
     TradeCategory,
     User,
     UserSettings,
@@ -41,33 +39,6 @@ IDS = bindparam("ids", expanding=True)
 @cache
 def _originals() -> Any:
     return select(*status_columns()).where(Status.id.in_(IDS))
-
-
-@cache
-def _parent_authors() -> Any:
-    return select(Status.id, Status.actor_id).where(Status.id.in_(IDS))
-
-
-@cache
-def _mentions() -> Any:
-    return (select(Mention.status_id, Actor.id, Actor.username, Actor.domain, Actor.url,
-                   Actor.uri).join(Actor, Actor.id == Mention.actor_id)
-            .where(Mention.status_id.in_(IDS)))
-
-
-@cache
-def _tags() -> Any:
-    return select(Tag.status_id, Tag.name).where(Tag.status_id.in_(IDS))
-
-
-@cache
-def _interactions() -> Any:
-    """Counts of every kind and whether the viewer (``viewer_id``) is among them."""
-    viewer = bindparam("viewer_id", type_=BigInteger)
-    return (select(Interaction.status_id, Interaction.kind, func.count(),
-                   func.max(case((Interaction.actor_id == viewer, 1), else_=0)))
-            .where(Interaction.status_id.in_(IDS))
-            .group_by(Interaction.status_id, Interaction.kind))
 
 
 @cache
@@ -225,29 +196,19 @@ class Renderer:
                 by_id[original.id] = original
         ids = list(by_id)
         parents = [r.in_reply_to_id for r in by_id.values() if r.in_reply_to_id]
-        parent_authors = dict(self._rows(_parent_authors(), {"ids": parents})) if parents else {}
-        mentions: dict[int, list[Any]] = {}
-        for row in self._rows(_mentions(), {"ids": ids}):
-            mentions.setdefault(row.status_id, []).append(row)
-        tags: dict[int, list[str]] = {}
-        for status_id, name in self._rows(_tags(), {"ids": ids}):
-            tags.setdefault(status_id, []).append(name)
-        # Counts of every kind and the viewer's own interactions, in one pass.
-        counts: dict[tuple[int, str], int] = {}
-        mine: set[tuple[int, str]] = set()
         viewer_id = self.viewer.id if self.viewer is not None else None
-        for sid, kind, n, own in self._rows(_interactions(), {"ids": ids,
-                                                              "viewer_id": viewer_id}):
-            counts[(sid, kind)] = n
-            if own:
-                mine.add((sid, kind))
+        # Mentions, tags, counts, parents' authors, replies: one statement for the page.
+        page = page_extras(s, ids, parents, viewer_id)
+        mentions, tags = page.mentions, page.tags
+        counts, mine, parent_authors = page.counts, page.mine, page.parent_authors
         replies: dict[int, int] = {}
         if self.viewer is not None:
-            replies = count_visible_replies(s, self.viewer, self.linked, ids)
+            replies = count_visible_replies(s, self.viewer, self.linked, ids,
+                                            replies=page.replies)
         authors = self._actor_rows(r.actor_id for r in by_id.values())
         self.accounts(list(authors.values()))
-        polls = poll_entities(s, self.viewer.id if self.viewer else None, ids)
-        media = attachment_rows(s, ids)
+        polls = poll_entities(s, viewer_id, [i for i in ids if i in page.with_poll])
+        media = attachment_rows(s, [i for i in ids if i in page.with_media])
 
         def one(row: Status) -> dict[str, Any]:
             extras = convert.StatusExtras(

@@ -85,7 +85,7 @@ async def unread_count(call: Call) -> Any:
     return {"count": min(call.session.scalar(query) or 0, 1000)}
 
 
-read = endpoint("read:notifications", body=False)
+read = endpoint("read:notifications", body=False, read_only=True)
 write = endpoint("write:notifications")
 routes = [
     Route("/api/v1/notifications", read(list_notifications)),

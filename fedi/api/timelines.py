@@ -54,13 +54,13 @@ def _by_interaction(kind: str) -> Any:
     return listing
 
 
-read = endpoint("read:statuses", body=False)
+read = endpoint("read:statuses", body=False, read_only=True)
 routes = [
     Route("/api/v1/timelines/home", read(home)),
     Route("/api/v1/timelines/public", read(public)),
     Route("/api/v1/timelines/tag/{tag}", read(tag)),
-    Route("/api/v1/favourites", endpoint("read:favourites", body=False)(
+    Route("/api/v1/favourites", endpoint("read:favourites", body=False, read_only=True)(
         _by_interaction("like"))),
-    Route("/api/v1/bookmarks", endpoint("read:bookmarks", body=False)(
+    Route("/api/v1/bookmarks", endpoint("read:bookmarks", body=False, read_only=True)(
         _by_interaction("bookmark"))),
 ]

@@ -204,6 +204,15 @@ def _home_window(rows: bool) -> Select[Any]:
     return _home_filter(rows).where(Status.id.in_(bindparam("window", expanding=True)))
 
 
+@lru_cache(maxsize=64)
+def _home_first_window(rows: bool, bounds: tuple[bool, bool, bool], window: int) -> Select[Any]:
+    """The visible statuses among the first window of the member's timeline rows, in one
+    statement: the window (a LIMIT subquery, which the planner cannot flatten) is read from
+    the (owner, status) index first, as in ``home``'s loop."""
+    candidates = _paged(_home_candidates(), TimelineEntry.status_id, bounds, window)
+    return _home_filter(rows).where(Status.id.in_(candidates.scalar_subquery()))
+
+
 def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
          rows: bool = False) -> list[Any]:
     """The member's timeline rows, in windows read from the (owner, status) index, then the
@@ -214,8 +223,17 @@ def home(session: Session, viewer: Actor, linked: frozenset[str], page: Page, *,
     # Fan-out on write already respects audiences: nearly every row is visible, so a
     # window just over the page saves loading rows that are not shown.
     window = max(page.limit + 5, 25)
+    # Nearly always the first window fills the page: one statement. Otherwise (the end of
+    # the timeline, or many hidden rows) the windows one by one, from the start.
+    values = (page.max_id, page.since_id, page.min_id)
+    first = _home_first_window(rows, tuple(v is not None for v in values), window)
+    cursors = {n: v for n, v in zip(PAGE_BOUNDS, values, strict=True) if v is not None}
+    found = _fetch(session, first, {**params, **cursors}, rows)
+    if len(found) >= page.limit:
+        found.sort(key=lambda r: r.id, reverse=not page.ascending)
+        return newest_first(found[:page.limit], page)
     cursor = replace(page, limit=window)
-    found: list[Any] = []
+    found = []
     connection = session.connection()
     for _ in range(MAX_WINDOWS):
         statement, cursors = paged(_home_candidates(), TimelineEntry.status_id, cursor)
@@ -410,15 +428,18 @@ def direct_statuses(session: Session, viewer: Actor, *, limit: int = 400) -> lis
 
 
 def count_visible_replies(session: Session, viewer: Actor, linked: frozenset[str],
-                          ids: Sequence[int]) -> dict[int, int]:
+                          ids: Sequence[int], *,
+                          replies: Sequence[int] | None = None) -> dict[int, int]:
     """Replies the viewer may see, per parent: counts never reveal hidden replies.
 
     Two steps, so that the planner cannot trade the ``in_reply_to_id`` index for another:
-    the replies by parent first (most posts have none), then the visible ones among them."""
+    the replies by parent first (most posts have none; ``replies`` when the caller read
+    them already), then the visible ones among them."""
     if not ids:
         return {}
     connection = session.connection()
-    replies = list(connection.execute(_replies_of(), {"parents": list(ids)}).scalars())
+    if replies is None:
+        replies = list(connection.execute(_replies_of(), {"parents": list(ids)}).scalars())
     if not replies:
         return {}
     return {parent: n for parent, n in connection.execute(
