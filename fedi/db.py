@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import BigInteger, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -66,8 +68,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _note_idle)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
+
+
+# A pooled PostgreSQL connection is pinged (one round trip) before use only when it sat
+# idle this long: one in steady use has just worked, and pinging it on every checkout (
+# ``pool_pre_ping``) cost a round trip per request, on the hub and on the server. A server
+# restarted while connections were busy is caught by the failing statement instead:
+# SQLAlchemy sees the disconnect, invalidates every pooled connection opened before it,
+# and the request answers 503 (fedi.db_faults); the next ones get fresh connections.
+IDLE_PING_SECONDS = 2.0
+
+
+def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a fresh one if
+            # need be): the documented "pessimistic disconnect" recipe.
+            raise DisconnectionError("idle connection lost") from exc
+
+    return checkout
+
+
 
 
 def make_sessionmaker(engine: Engine, *, deferred: bool = False) -> sessionmaker[Session]:
