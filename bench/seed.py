@@ -22,17 +22,17 @@ import random
 import secrets
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from fedi.db import make_engine  # noqa: E402
-from fedi.models import (  # noqa: E402
+from fedi.db import make_engine
+from fedi.models import (
     Actor,
     Follow,
     Interaction,
@@ -45,7 +45,7 @@ from fedi.models import (  # noqa: E402
     TimelineEntry,
     User,
 )
-from fedi.services.accounts import hash_password  # noqa: E402
+from fedi.services.accounts import hash_password
 
 BATCH = 5000
 TRADES = ["Plombier", "Électricienne", "Boulanger", "Fleuriste", "Graphiste", "Avocate",
@@ -74,18 +74,18 @@ def member_rows(rng: random.Random, base: str, domain: str, now: datetime, start
     for i, (aid, uid) in enumerate(zip(actor_ids, user_ids)):
         name = f"m{i:05d}"
         uri = f"{base}/users/{name}"
-        actors.append(dict(id=aid, uri=uri, username=name, domain=domain, local=True,
-                           type="Person", display_name=f"Membre {i}", summary="<p>Voisin</p>",
-                           url=f"{base}/@{name}", inbox=f"{uri}/inbox",
-                           shared_inbox=f"{base}/inbox", outbox=f"{uri}/outbox",
-                           followers_url=f"{uri}/followers", following_url=f"{uri}/following",
-                           key_id=f"{uri}#main-key", public_key_pem=None, private_key_pem=None,
-                           locked=True, discoverable=True, fields=[], trade=rng.choice(TRADES),
-                           postal_code="75011", created_at=now, updated_at=now))
-        users.append(dict(id=uid, actor_id=aid, email=f"{name}@bench.test",
-                          password_hash=password_hash, role="member",
-                          default_visibility="private", locale="fr", disabled=False,
-                          created_at=now))
+        actors.append({"id": aid, "uri": uri, "username": name, "domain": domain, "local": True,
+                           "type": "Person", "display_name": f"Membre {i}", "summary": "<p>Voisin</p>",
+                           "url": f"{base}/@{name}", "inbox": f"{uri}/inbox",
+                           "shared_inbox": f"{base}/inbox", "outbox": f"{uri}/outbox",
+                           "followers_url": f"{uri}/followers", "following_url": f"{uri}/following",
+                           "key_id": f"{uri}#main-key", "public_key_pem": None, "private_key_pem": None,
+                           "locked": True, "discoverable": True, "fields": [], "trade": rng.choice(TRADES),
+                           "postal_code": "75011", "created_at": now, "updated_at": now})
+        users.append({"id": uid, "actor_id": aid, "email": f"{name}@bench.test",
+                          "password_hash": password_hash, "role": "member",
+                          "default_visibility": "private", "locale": "fr", "disabled": False,
+                          "created_at": now})
     return actors, users
 
 
@@ -95,24 +95,24 @@ def token_rows(users: list[dict[str, Any]], app_id: int, now: datetime
     rows, tokens = [], []
     for user in users:
         token = secrets.token_urlsafe(32)
-        rows.append(dict(id=user["id"] + 1, token_hash=hashlib.sha256(
-            token.encode()).hexdigest(), refresh_hash=None, app_id=app_id, user_id=user["id"],
-            scopes="read write follow", created_at=now, revoked_at=None))
+        rows.append({"id": user["id"] + 1, "token_hash": hashlib.sha256(
+            token.encode()).hexdigest(), "refresh_hash": None, "app_id": app_id, "user_id": user["id"],
+            "scopes": "read write follow", "created_at": now, "revoked_at": None})
         tokens.append({"actor_id": user["actor_id"], "token": token})
     return rows, tokens
 
 
 def app_row(app_id: int, now: datetime) -> dict[str, Any]:
-    return dict(id=app_id, name="bench", website=None, client_id=secrets.token_hex(8),
-                client_secret=secrets.token_hex(8), redirect_uris="urn:ietf:wg:oauth:2.0:oob",
-                scopes="read write follow", created_at=now)
+    return {"id": app_id, "name": "bench", "website": None, "client_id": secrets.token_hex(8),
+                "client_secret": secrets.token_hex(8), "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                "scopes": "read write follow", "created_at": now}
 
 
 def seed(url: str, domain: str, scheme: str, members: int, statuses: int, follows: int,
          seed_value: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed_value)
     base = f"{scheme}://{domain}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start_ms = int((now - timedelta(days=30)).timestamp() * 1000)
     engine = make_engine(url)
     actors, users = member_rows(rng, base, domain, now, start_ms, members)
@@ -124,8 +124,8 @@ def seed(url: str, domain: str, scheme: str, members: int, statuses: int, follow
         targets = [b for b in rng.sample(actor_ids, min(follows + 1, members)) if b != a]
         for b in targets[:follows]:
             followers[b].append(a)
-            follow_rows.append(dict(id=next(fid), follower_id=a, followee_id=b,
-                                    state="accepted", uri=f"{base}/f/{a}/{b}", created_at=now))
+            follow_rows.append({"id": next(fid), "follower_id": a, "followee_id": b,
+                                    "state": "accepted", "uri": f"{base}/f/{a}/{b}", "created_at": now})
     names = {a["id"]: a["username"] for a in actors}
     status_ids = _ids(start_ms, statuses, 30 * 86_400_000 - 60_000)
     status_rows, timeline_rows, mention_rows, tag_rows, like_rows = [], [], [], [], []
@@ -135,28 +135,28 @@ def seed(url: str, domain: str, scheme: str, members: int, statuses: int, follow
         audience = rng.choice(AUDIENCES)
         name = names[author]
         uri = f"{base}/users/{name}/statuses/{sid}"
-        created = datetime.fromtimestamp((sid >> 16) / 1000, tz=timezone.utc)
-        status_rows.append(dict(id=sid, uri=uri, actor_id=author, local=True,
-                                visibility=audience, type="Note", content="<p>" + (
+        created = datetime.fromtimestamp((sid >> 16) / 1000, tz=UTC)
+        status_rows.append({"id": sid, "uri": uri, "actor_id": author, "local": True,
+                                "visibility": audience, "type": "Note", "content": "<p>" + (
                                     "Bonjour les voisins, qui connaît un bon artisan ? " * 3)
-                                + "</p>", source=None, spoiler_text="", sensitive=False,
-                                language="fr", url=uri, recipients={}, created_at=created))
+                                + "</p>", "source": None, "spoiler_text": "", "sensitive": False,
+                                "language": "fr", "url": uri, "recipients": {}, "created_at": created})
         owners = [author]
         if audience == "direct":
             target = rng.choice(actor_ids)
-            mention_rows.append(dict(id=next(extra), status_id=sid, actor_id=target))
+            mention_rows.append({"id": next(extra), "status_id": sid, "actor_id": target})
             owners.append(target)
         else:
             owners.extend(followers[author])
         for owner in dict.fromkeys(owners):
-            timeline_rows.append(dict(id=next(extra), owner_id=owner, status_id=sid))
+            timeline_rows.append({"id": next(extra), "owner_id": owner, "status_id": sid})
         if rng.random() < 0.1:
-            tag_rows.append(dict(id=next(extra), status_id=sid, name="quartier"))
+            tag_rows.append({"id": next(extra), "status_id": sid, "name": "quartier"})
         if rng.random() < 0.2 and followers[author]:
             for liker in rng.sample(followers[author], min(2, len(followers[author]))):
-                like_rows.append(dict(id=next(extra), kind="like", actor_id=liker,
-                                      status_id=sid, uri=f"{base}/likes/{sid}/{liker}",
-                                      created_at=created))
+                like_rows.append({"id": next(extra), "kind": "like", "actor_id": liker,
+                                      "status_id": sid, "uri": f"{base}/likes/{sid}/{liker}",
+                                      "created_at": created})
     app_id = _ids(start_ms - 30_000_000, 1, 1)[0]
     oauth_rows, tokens = token_rows(users, app_id, now)
     with engine.begin() as conn:
@@ -201,14 +201,14 @@ def seed_notifications(url: str) -> int:
         follows = conn.execute(select(Follow.id, Follow.follower_id, Follow.followee_id,
                                       Follow.created_at)
                                .where(Follow.state == "accepted")).all()
-        rows = [dict(id=i + 1, owner_id=owner, type="favourite", from_actor_id=liker,
-                     status_id=sid, created_at=at)
+        rows = [{"id": i + 1, "owner_id": owner, "type": "favourite", "from_actor_id": liker,
+                     "status_id": sid, "created_at": at}
                 for i, liker, sid, owner, at in likes if owner != liker]
-        rows += [dict(id=i + 1, owner_id=owner, type="mention", from_actor_id=author,
-                      status_id=sid, created_at=at)
+        rows += [{"id": i + 1, "owner_id": owner, "type": "mention", "from_actor_id": author,
+                      "status_id": sid, "created_at": at}
                  for i, author, sid, owner, at in mentions if owner != author]
-        rows += [dict(id=i + 1, owner_id=followee, type="follow", from_actor_id=follower,
-                      status_id=None, created_at=at) for i, follower, followee, at in follows]
+        rows += [{"id": i + 1, "owner_id": followee, "type": "follow", "from_actor_id": follower,
+                      "status_id": None, "created_at": at} for i, follower, followee, at in follows]
         _bulk(conn, Notification.__table__, rows)
         if url.startswith("sqlite"):
             conn.exec_driver_sql("ANALYZE")
@@ -278,28 +278,28 @@ def _remote_rows(rng: random.Random, now: datetime, start_ms: int, hubs: int,
     for h in range(hubs):
         domain = f"hub{h:02d}.bench.test"
         base = f"https://{domain}"
-        neighbours.append(dict(id=next(ids), domain=domain, state="linked",
-                               outgoing_accepted=True, incoming_accepted=True,
-                               actor_uri=f"{base}/actor", follow_out_uri=f"{base}/f/out",
-                               follow_in_uri=f"{base}/f/in", territory=["75011"],
-                               source="admin", created_at=now, updated_at=now))
-        syncs.append(dict(domain=domain, links=[], due_at=now + timedelta(days=1),
-                          synced_at=now, attempts=0, last_error=None))
+        neighbours.append({"id": next(ids), "domain": domain, "state": "linked",
+                               "outgoing_accepted": True, "incoming_accepted": True,
+                               "actor_uri": f"{base}/actor", "follow_out_uri": f"{base}/f/out",
+                               "follow_in_uri": f"{base}/f/in", "territory": ["75011"],
+                               "source": "admin", "created_at": now, "updated_at": now})
+        syncs.append({"domain": domain, "links": [], "due_at": now + timedelta(days=1),
+                          "synced_at": now, "attempts": 0, "last_error": None})
         for i in range(per_hub):
             name = f"r{i:03d}"
             uri = f"{base}/users/{name}"
             aid = next(ids)
-            actors.append(dict(id=aid, uri=uri, username=name, domain=domain, local=False,
-                               type="Person", display_name=f"Voisine {h}-{i}",
-                               summary="<p>Voisine d'à côté</p>", url=f"{base}/@{name}",
-                               inbox=f"{uri}/inbox", shared_inbox=f"{base}/inbox",
-                               outbox=f"{uri}/outbox", followers_url=f"{uri}/followers",
-                               following_url=f"{uri}/following", key_id=f"{uri}#main-key",
-                               public_key_pem=None, private_key_pem=None, locked=True,
-                               discoverable=True, fields=[], trade=rng.choice(TRADES),
-                               postal_code="75011", created_at=now, updated_at=now,
-                               fetched_at=now))
-            listings.append(dict(actor_id=aid, domain=domain, listed_at=now))
+            actors.append({"id": aid, "uri": uri, "username": name, "domain": domain, "local": False,
+                               "type": "Person", "display_name": f"Voisine {h}-{i}",
+                               "summary": "<p>Voisine d'à côté</p>", "url": f"{base}/@{name}",
+                               "inbox": f"{uri}/inbox", "shared_inbox": f"{base}/inbox",
+                               "outbox": f"{uri}/outbox", "followers_url": f"{uri}/followers",
+                               "following_url": f"{uri}/following", "key_id": f"{uri}#main-key",
+                               "public_key_pem": None, "private_key_pem": None, "locked": True,
+                               "discoverable": True, "fields": [], "trade": rng.choice(TRADES),
+                               "postal_code": "75011", "created_at": now, "updated_at": now,
+                               "fetched_at": now})
+            listings.append({"actor_id": aid, "domain": domain, "listed_at": now})
     return neighbours, syncs, actors, listings
 
 
@@ -318,7 +318,7 @@ def seed_scale(url: str, domain: str, scheme: str, members: int, statuses: int, 
 
     rng = random.Random(seed_value)
     base = f"{scheme}://{domain}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start_ms = int((now - timedelta(days=30)).timestamp() * 1000)
     actors, users = member_rows(rng, base, domain, now, start_ms, members)
     neighbours, syncs, remote, listings = _remote_rows(rng, now, start_ms, hubs, per_hub)
@@ -336,8 +336,8 @@ def seed_scale(url: str, domain: str, scheme: str, members: int, statuses: int, 
         targets = [b for b in rng.sample(local_ids, min(follows + 1, members)) if b != a]
         for b in [*targets[:follows], *rng.sample(remote_ids, min(remote_follows,
                                                                   len(remote_ids)))]:
-            follow_rows.append(dict(id=next(fid), follower_id=a, followee_id=b,
-                                    state="accepted", uri=f"{base}/f/{a}/{b}", created_at=now))
+            follow_rows.append({"id": next(fid), "follower_id": a, "followee_id": b,
+                                    "state": "accepted", "uri": f"{base}/f/{a}/{b}", "created_at": now})
     followers: dict[int, list[int]] = {}
     for f in follow_rows:
         followers.setdefault(f["followee_id"], []).append(f["follower_id"])
@@ -357,23 +357,23 @@ def seed_scale(url: str, domain: str, scheme: str, members: int, statuses: int, 
             audience = (rng.choice(["neighbourhood", "followers"]) if is_remote
                         else rng.choice(AUDIENCES))
             uri = f"{names[author][1]}/statuses/{sid}"
-            created = datetime.fromtimestamp((sid >> 16) / 1000, tz=timezone.utc)
+            created = datetime.fromtimestamp((sid >> 16) / 1000, tz=UTC)
             if audience == "direct":
-                mentions.append(dict(id=next(extra), status_id=sid,
-                                     actor_id=rng.choice(local_ids)))
+                mentions.append({"id": next(extra), "status_id": sid,
+                                     "actor_id": rng.choice(local_ids)})
             if rng.random() < 0.1:
-                tags.append(dict(id=next(extra), status_id=sid, name=rng.choice(TAG_NAMES)))
+                tags.append({"id": next(extra), "status_id": sid, "name": rng.choice(TAG_NAMES)})
             fans = followers.get(author, [])
             if rng.random() < 0.2 and fans:
                 for liker in rng.sample(fans, min(2, len(fans))):
-                    likes.append(dict(id=next(extra), kind="like", actor_id=liker,
-                                      status_id=sid, uri=f"{base}/likes/{sid}/{liker}",
-                                      created_at=created))
-            yield dict(id=sid, uri=uri, actor_id=author, local=not is_remote,
-                       visibility=audience, type="Note",
-                       content="<p>" + rng.choice(CONTENTS) + "</p>", source=None,
-                       spoiler_text="", sensitive=False, language="fr", url=uri,
-                       recipients={}, created_at=created)
+                    likes.append({"id": next(extra), "kind": "like", "actor_id": liker,
+                                      "status_id": sid, "uri": f"{base}/likes/{sid}/{liker}",
+                                      "created_at": created})
+            yield {"id": sid, "uri": uri, "actor_id": author, "local": not is_remote,
+                       "visibility": audience, "type": "Note",
+                       "content": "<p>" + rng.choice(CONTENTS) + "</p>", "source": None,
+                       "spoiler_text": "", "sensitive": False, "language": "fr", "url": uri,
+                       "recipients": {}, "created_at": created}
 
     started = time.monotonic()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:

@@ -26,18 +26,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))  # after the packages: bench/inbox.py
 
-from seed import seed  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from seed import seed
+from sqlalchemy import insert, select
 
-from fedi.app import build_hub, publish_context  # noqa: E402
-from fedi.config import load_settings, render_config  # noqa: E402
-from fedi.db import make_engine, transaction  # noqa: E402
-from fedi.ids import new_id  # noqa: E402
-from fedi.migrate import upgrade  # noqa: E402
-from fedi.models import Actor, Follow, OAuthToken, User  # noqa: E402
-from fedi.services.posting import Draft, create_status  # noqa: E402
-from fedi.streaming.dispatch import start_streaming, stop_streaming  # noqa: E402
-from fedi.streaming.listener import Listener  # noqa: E402
+from fedi.app import build_hub, publish_context
+from fedi.config import load_settings, render_config
+from fedi.db import make_engine, transaction
+from fedi.ids import new_id
+from fedi.migrate import upgrade
+from fedi.models import Actor, Follow, OAuthToken, User
+from fedi.services.posting import Draft, create_status
+from fedi.streaming.dispatch import start_streaming, stop_streaming
+from fedi.streaming.listener import Listener
 
 DOMAIN = "127.0.0.1:8999"
 TIMEOUT = 120.0
