@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -76,11 +77,18 @@ def test_photos_and_avatars_across_hubs(hubs: tuple[HubProcess, HubProcess]) -> 
     assert mine.status_code == 200 and mine.headers["content-type"] == "image/jpeg"
 
     # bob on B follows alice; she accepts.
-    found = bob.get("/api/v2/search", q=f"alice@{a.domain}", resolve="true", type="accounts")
-    alice_on_b = found["accounts"][0]
-    assert alice_on_b["avatar"].startswith(b.base + "/media/profile/")
-    shown = httpx.get(alice_on_b["avatar"], headers=bob.headers, timeout=15)
-    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    # B may have stored alice from A's member list before her avatar was set: the change
+    # reaches B as an Update (the directory push), so B shows the photo once it has it.
+    def alice_seen_on_b() -> tuple[dict[str, Any], httpx.Response] | None:
+        found = bob.get("/api/v2/search", q=f"alice@{a.domain}", resolve="true",
+                        type="accounts")
+        account = found["accounts"][0]
+        assert account["avatar"].startswith(b.base + "/media/profile/")
+        shown = httpx.get(account["avatar"], headers=bob.headers, timeout=15)
+        ready = shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+        return (account, shown) if ready else None
+
+    alice_on_b, shown = wait_for(alice_seen_on_b, what="alice's new avatar shown on B")
     assert Image.open(io.BytesIO(shown.content)).size == (256, 256)
     bob.post(f"/api/v1/accounts/{alice_on_b['id']}/follow")
     request = wait_for(lambda: alice.follow_requests(), what="the follow request on A")
