@@ -486,6 +486,6 @@ def test_signup__new_member_key_is_made_while_others_can_write(
     assert made[2:] == []
     with world.sessions() as s:
         stored = dict(s.execute(select(Actor.username, Actor.private_key_pem)
-                                .where(Actor.username.in_(("nina", "omar", "lea")))).tuples().all())
+                                .where(Actor.username.in_(("nina", "omar", "lea")))).all())
     assert set(stored.values()) == {pem for pem, _ in made} | {pem}
     assert stored["lea"] == pem
